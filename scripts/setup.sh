@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a fresh machine: a Python 3.11 venv with the pinned stack.
+# Re-runs are instant: the stamp records a hash of every file that defines the install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${CLEARSIGHT_VENV:-.venv}
+PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
+inputs="pyproject.toml requirements/constraints.txt requirements/nodeps.txt scripts/setup.sh"
+want=$(cat $inputs | sha256sum | cut -d' ' -f1)
+if [[ -f "$VENV/.setup-stamp" && "$(cat "$VENV/.setup-stamp")" == "$want" ]]; then
+  exit 0
+fi
+"$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 required, found {sys.version}"'
+echo "clearsight setup: installing the pinned environment into $VENV (first run takes a few minutes)" >&2
+[[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+"$VENV/bin/pip" install -q -c requirements/constraints.txt -e ".[dev]" 2> >(grep -v "WARNING: Location" >&2)
+"$VENV/bin/pip" install -q --no-deps -r requirements/nodeps.txt 2> >(grep -v "WARNING: Location" >&2)
+echo "$want" > "$VENV/.setup-stamp"
+echo "clearsight setup: done" >&2

@@ -1,0 +1,1 @@
+"""Face-level capabilities built on the vision primitives: pipeline, verification."""

@@ -1,0 +1,1 @@
+"""Perception primitives, one module each: detection, landmarks, alignment, embedding, quality."""
