@@ -26,6 +26,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+# `clearsight keys ...`: template-protection keys (gallery) and API keys (service)
+# share one group; each area adds its sub-commands in its register().
+keys_app = typer.Typer(help="Keys: template-protection keys and API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
 # Feature areas add their own commands: each module has `register(app)`.
 _COMMAND_MODULES = (
     "clearsight.gallery.cli",

@@ -38,6 +38,9 @@ class ModelSpec:
     module: str | None = None  # import name when it differs from the distribution
     input: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
+    # kind "built": dotted path of `build(dest: Path) -> None`, run (offline, from
+    # installed packages) the first time the model is resolved and not yet built.
+    builder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,13 @@ SPECS: tuple[ModelSpec, ...] = (
     ),
 )
 
+# Feature areas contribute their own specs (a module-level `SPECS` tuple), so one
+# registry lists every model without this file importing heavy code.
+_SPEC_MODULES = (
+    "clearsight.models.dlib_onnx",
+    "clearsight.models.human",
+)
+
 _extra_specs: dict[str, ModelSpec] = {}
 _lock = threading.Lock()
 _verified: dict[tuple[str, int, int], str] = {}
@@ -196,10 +206,23 @@ def register(spec: ModelSpec) -> None:
         _extra_specs[spec.name] = spec
 
 
+def _module_specs() -> list[ModelSpec]:
+    out: list[ModelSpec] = []
+    for name in _SPEC_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        out.extend(getattr(module, "SPECS", ()))
+    return out
+
+
 def all_specs() -> list[ModelSpec]:
     with _lock:
         extra = list(_extra_specs.values())
-    return [*SPECS, *extra]
+    return [*SPECS, *_module_specs(), *extra]
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -225,6 +248,28 @@ def locate(spec: ModelSpec) -> Path:
     return Path(tempfile.gettempdir()) / f"clearsight-builtin-{spec.name}.bin"
 
 
+def ensure_built(spec: ModelSpec) -> Path:
+    """Build a derived model into the data directory once; concurrent callers wait.
+
+    Written to a temporary name and renamed, so a crash never leaves a partial file
+    that a later run would trust.
+    """
+    import fcntl
+
+    dest = locate(spec)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.parent / f".{dest.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if dest.is_file():
+            return dest
+        module_name, func_name = (spec.builder or "").rsplit(":", 1) if ":" in (spec.builder or "") else (spec.builder or "").rsplit(".", 1)
+        build = getattr(importlib.import_module(module_name), func_name)
+        tmp = dest.with_name(f".{dest.name}.partial")
+        build(tmp)
+        os.replace(tmp, dest)
+    return dest
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -239,6 +284,8 @@ def _digest(spec: ModelSpec) -> tuple[Path, str]:
         _BUILTIN_SERIALISERS[spec.file](path)
         return path, sha256_file(path)
     path = locate(spec)
+    if not path.is_file() and spec.kind == "built" and spec.builder:
+        ensure_built(spec)
     if not path.is_file():
         raise ModelNotFoundError(f"weights of {spec.name} not found at {path}; run the project setup (make setup)")
     st = path.stat()

@@ -109,3 +109,25 @@ class DlibResNetEmbedder:
 @register_embedder("dlib-resnet-flip")
 def _dlib_resnet_flip() -> DlibResNetEmbedder:
     return DlibResNetEmbedder(flip=True)
+
+
+# Embedders that live in their own modules register themselves on import.
+_EMBEDDER_MODULES = (
+    "clearsight.vision.dlib_resnet_onnx",
+    "clearsight.vision.faceres",
+)
+
+
+def _load_embedder_modules() -> None:
+    import importlib
+
+    for name in _EMBEDDER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+
+
+_load_embedder_modules()
