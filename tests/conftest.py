@@ -16,18 +16,17 @@ SHARED_DATA = Path(os.environ.get("CLEARSIGHT_SHARED_DATA", REPO.parent / "share
 
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path_factory, monkeypatch):
-    """Every test gets its own data dir, so nothing touches ~/.local/share/clearsight.
+    """Every test gets its own data dir, so nothing touches the user's data.
 
-    Built models (e.g. the ONNX conversion of dlib's ResNet) are cached in one
-    session-wide dir, so they build once per run, not once per test.
+    Built models stay where the setup built them (the default models dir), so the
+    suite reuses that cache instead of converting models per test.
     """
-    from clearsight.config import get_settings
+    from clearsight.config import Settings, get_settings
 
+    if "CLEARSIGHT_MODELS_DIR" not in os.environ:
+        monkeypatch.setenv("CLEARSIGHT_MODELS_DIR", str(Settings().model_dir))
     data = tmp_path_factory.mktemp("data")
     monkeypatch.setenv("CLEARSIGHT_DATA_DIR", str(data))
-    models = tmp_path_factory.getbasetemp() / "models-cache"
-    models.mkdir(exist_ok=True)
-    (data / "models").symlink_to(models, target_is_directory=True)
     get_settings.cache_clear()
     yield data
     get_settings.cache_clear()

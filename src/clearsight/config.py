@@ -46,9 +46,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARSIGHT_", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Field(default_factory=_default_data_dir)
+    # Built (converted) models live apart from user data so a fresh or test data
+    # dir reuses the models the setup built once. Default: <data_dir>/models.
+    models_dir: Path | None = None
     threads: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     images: ImageLimits = ImageLimits()
     face: FaceSettings = FaceSettings()
+
+    @property
+    def model_dir(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)

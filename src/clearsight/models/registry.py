@@ -244,7 +244,7 @@ def locate(spec: ModelSpec) -> Path:
     if spec.kind == "package":
         return _package_dir(spec.module or spec.source.split("==")[0]) / spec.file
     if spec.kind == "built":
-        return get_settings().data_dir / "models" / spec.file
+        return get_settings().model_dir / spec.file
     return Path(tempfile.gettempdir()) / f"clearsight-builtin-{spec.name}.bin"
 
 
