@@ -278,13 +278,13 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _digest(spec: ModelSpec) -> tuple[Path, str]:
+def _digest(spec: ModelSpec, build: bool = False) -> tuple[Path, str]:
     if spec.kind == "builtin":
         path = locate(spec)
         _BUILTIN_SERIALISERS[spec.file](path)
         return path, sha256_file(path)
     path = locate(spec)
-    if not path.is_file() and spec.kind == "built" and spec.builder:
+    if build and not path.is_file() and spec.kind == "built" and spec.builder:
         ensure_built(spec)
     if not path.is_file():
         raise ModelNotFoundError(f"weights of {spec.name} not found at {path}; run the project setup (make setup)")
@@ -302,7 +302,7 @@ def _digest(spec: ModelSpec) -> tuple[Path, str]:
 def resolve(name: str) -> Path:
     """The verified path of a model's weights; a changed file is refused, not silently used."""
     spec = get_spec(name)
-    path, digest = _digest(spec)
+    path, digest = _digest(spec, build=True)
     expected = spec.sha256
     if digest != expected:
         raise ChecksumMismatchError(
