@@ -1,0 +1,1 @@
+"""Products built from the core: each app composes perception, analysis and sinks."""
