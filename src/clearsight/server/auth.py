@@ -1,0 +1,272 @@
+"""API keys with roles, stored hashed, and per-key rate limits.
+
+A key looks like `cs_<id>_<secret>`: the id finds the row, the 256-bit secret is
+checked against its SHA-256 in constant time. Keys are random, not passwords, so a
+fast hash is enough, and a stolen key file yields nothing usable. The plain key is
+shown once, when it is created.
+
+Roles are sets of permissions (least privilege): a client can analyse and verify
+faces but cannot list identities; an auditor reads the audit log but cannot search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+
+from ..errors import InputError
+from .errors import ApiError
+
+
+class Role(str, Enum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    AUDITOR = "auditor"
+    CLIENT = "client"
+
+
+class Permission(str, Enum):
+    ANALYZE = "faces:analyze"  # detect, embed, verify two photos
+    VERIFY_IDENTITY = "faces:verify_identity"  # 1:1 against an enrolled identity (audited)
+    IDENTITIES_READ = "identities:read"
+    IDENTITIES_WRITE = "identities:write"  # create, enrol, consent, groups, erase
+    SEARCH = "gallery:search"  # 1:N identification (audited)
+    AUDIT_READ = "audit:read"
+    MODELS_READ = "models:read"
+    KEYS_ADMIN = "keys:admin"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.OPERATOR: frozenset(
+        {
+            Permission.ANALYZE,
+            Permission.VERIFY_IDENTITY,
+            Permission.IDENTITIES_READ,
+            Permission.IDENTITIES_WRITE,
+            Permission.SEARCH,
+            Permission.MODELS_READ,
+        }
+    ),
+    # Reviews consents and the audit trail; never runs a face through a model.
+    Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.IDENTITIES_READ, Permission.MODELS_READ}),
+    Role.CLIENT: frozenset({Permission.ANALYZE, Permission.VERIFY_IDENTITY, Permission.MODELS_READ}),
+}
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    name: str
+    role: Role
+    created_at: str
+    revoked_at: str | None = None
+    last_used_at: str | None = None
+    rate_limit: int | None = None  # requests/minute; None: the role's default
+
+    @property
+    def actor(self) -> str:
+        """How this key appears in the audit log."""
+        return f"key:{self.id}"
+
+    def can(self, permission: Permission) -> bool:
+        return self.revoked_at is None and permission in ROLE_PERMISSIONS[self.role]
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role.value,
+            "created_at": self.created_at,
+            "revoked_at": self.revoked_at,
+            "last_used_at": self.last_used_at,
+            "rate_limit": self.rate_limit,
+            "permissions": sorted(p.value for p in ROLE_PERMISSIONS[self.role]),
+        }
+
+
+KEY_PREFIX = "cs_"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        raise InputError(f"unknown role {value!r}; choose from {', '.join(r.value for r in Role)}") from None
+
+
+class KeyStore:
+    """API keys in a small SQLite file beside the gallery (`<data_dir>/server/keys.sqlite`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute(
+            """CREATE TABLE IF NOT EXISTS api_keys (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+                secret_sha256 TEXT NOT NULL, created_at TEXT NOT NULL,
+                revoked_at TEXT, last_used_at TEXT, rate_limit INTEGER)"""
+        )
+        self._last_touch: dict[str, float] = {}
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path) -> KeyStore:
+        return cls(Path(data_dir) / "server" / "keys.sqlite")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def create(self, role: Role | str, name: str = "", rate_limit: int | None = None) -> tuple[ApiKey, str]:
+        """A new key and its plain text (shown once, never stored)."""
+        role = role if isinstance(role, Role) else parse_role(role)
+        if rate_limit is not None and rate_limit <= 0:
+            raise InputError("rate limit must be a positive number of requests per minute")
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        row = ApiKey(id=key_id, name=name or f"{role.value} key", role=role, created_at=_now(), rate_limit=rate_limit)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO api_keys (id, name, role, secret_sha256, created_at, rate_limit) VALUES (?,?,?,?,?,?)",
+                (row.id, row.name, row.role.value, _hash(secret), row.created_at, rate_limit),
+            )
+        return row, f"{KEY_PREFIX}{key_id}_{secret}"
+
+    def _row(self, r: tuple) -> ApiKey:
+        return ApiKey(
+            id=r[0], name=r[1], role=Role(r[2]), created_at=r[3], revoked_at=r[4], last_used_at=r[5], rate_limit=r[6]
+        )
+
+    _COLS = "id, name, role, created_at, revoked_at, last_used_at, rate_limit"
+
+    def list(self, include_revoked: bool = True) -> list[ApiKey]:
+        q = f"SELECT {self._COLS} FROM api_keys"
+        if not include_revoked:
+            q += " WHERE revoked_at IS NULL"
+        with self._lock:
+            rows = self._db.execute(q + " ORDER BY created_at, id").fetchall()
+        return [self._row(r) for r in rows]
+
+    def get(self, key_id: str) -> ApiKey | None:
+        with self._lock:
+            r = self._db.execute(f"SELECT {self._COLS} FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def revoke(self, key_id: str) -> ApiKey:
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (_now(), key_id)
+            )
+        key = self.get(key_id)
+        if key is None:
+            raise KeyNotFoundError(f"no API key with id {key_id!r}")
+        if cur.rowcount == 0 and key.revoked_at is None:  # pragma: no cover - race only
+            raise KeyNotFoundError(f"no API key with id {key_id!r}")
+        return key
+
+    def has_active_admin(self) -> bool:
+        with self._lock:
+            r = self._db.execute(
+                "SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1"
+            ).fetchone()
+        return r is not None
+
+    def authenticate(self, token: str) -> ApiKey | None:
+        """The active key this token proves, or None. Constant-time secret check."""
+        if not token.startswith(KEY_PREFIX):
+            return None
+        key_id, sep, secret = token[len(KEY_PREFIX) :].partition("_")
+        if not sep or not key_id or not secret or len(token) > 200:
+            return None
+        with self._lock:
+            r = self._db.execute(
+                f"SELECT {self._COLS}, secret_sha256 FROM api_keys WHERE id = ?", (key_id,)
+            ).fetchone()
+        if r is None or not hmac.compare_digest(r[7], _hash(secret)):
+            return None
+        key = self._row(r[:7])
+        if key.revoked_at is not None:
+            return None
+        self._touch(key.id)
+        return key
+
+    def _touch(self, key_id: str) -> None:
+        # last_used_at at minute resolution: one write per key per minute, not per request
+        now = time.monotonic()
+        if now - self._last_touch.get(key_id, -1e9) < 60:
+            return
+        self._last_touch[key_id] = now
+        with self._lock:
+            self._db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (_now(), key_id))
+
+
+class KeyNotFoundError(InputError):
+    code = "api_key_not_found"
+    http_status = 404
+
+
+class RateLimiter:
+    """A token bucket per key: `limit` requests per minute, bursts up to `limit`."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key_id: str, per_minute: int) -> None:
+        rate = per_minute / 60.0
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key_id, (float(per_minute), now))
+            tokens = min(float(per_minute), tokens + (now - last) * rate)
+            if tokens < 1.0:
+                wait = max(1, int((1.0 - tokens) / rate + 0.999))
+                self._buckets[key_id] = (tokens, now)
+                raise ApiError(
+                    429,
+                    "rate_limited",
+                    f"rate limit of {per_minute} requests per minute exceeded; retry in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
+            self._buckets[key_id] = (tokens - 1.0, now)
+
+
+def token_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:
+    if x_api_key:
+        return x_api_key.strip()
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return None
+
+
+def unauthorized(detail: str) -> ApiError:
+    return ApiError(401, "unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="clearsight"'})
+
+
+def forbidden(key: ApiKey, permission: Permission) -> ApiError:
+    return ApiError(
+        403,
+        "forbidden",
+        f"the {key.role.value} role may not do this (needs {permission.value})",
+    )

@@ -1,0 +1,147 @@
+"""`clearsight serve` and `clearsight keys create|list|revoke` (API keys)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import ClearsightError
+
+
+def _settings(data_dir: Path | None):
+    from ..config import get_settings
+
+    if data_dir is not None:
+        os.environ["CLEARSIGHT_DATA_DIR"] = str(data_dir)  # so every layer (and uvicorn workers) agree
+        get_settings.cache_clear()
+        return get_settings()
+    return get_settings()
+
+
+def _fail(exc: ClearsightError) -> None:
+    typer.echo(f"clearsight: error: {exc}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def ensure_admin_key(settings) -> str | None:
+    """On a fresh data dir, create the first admin key and return it (else None)."""
+    from .auth import KeyStore, Role
+
+    store = KeyStore.for_data_dir(settings.ensure_data_dir())
+    try:
+        if store.has_active_admin():
+            return None
+        _, plain = store.create(Role.ADMIN, "first admin (created by clearsight serve)")
+        return plain
+    finally:
+        store.close()
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on (0.0.0.0 exposes it to the network)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="gallery, keys and audit log live here")] = None,
+    log_level: Annotated[str, typer.Option(help="critical | error | warning | info | debug")] = "info",
+) -> None:
+    """Run the REST API and the web console. First start creates an admin key and prints it once."""
+    from ..cli import _quiet_runtimes
+
+    _quiet_runtimes()
+    import uvicorn
+
+    from .app import create_app
+
+    settings = _settings(data_dir)
+    try:
+        first_key = ensure_admin_key(settings)
+        app = create_app(settings)
+    except ClearsightError as exc:
+        _fail(exc)
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    url = f"http://{shown}:{port}/"
+    typer.echo(f"Clearsight console: {url}   API docs: {url}docs   data: {settings.data_dir}")
+    if first_key:
+        typer.echo(
+            "\nFirst start: created an admin API key. Sign in to the console with it.\n"
+            "It is shown only this once (only its hash is stored):\n\n"
+            f"    {first_key}\n\n"
+            "More keys: clearsight keys create --role operator|auditor|client\n"
+        )
+    typer.echo("Models load in the background; /readyz reports when they are ready.")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+
+
+def register(app: typer.Typer) -> None:
+    from ..cli import keys_app
+
+    app.command()(serve)
+
+    @keys_app.command("create")
+    def keys_create(
+        role: Annotated[str, typer.Option("--role", help="admin | operator | auditor | client")],
+        name: Annotated[str, typer.Option(help="what the key is for (shown in lists and the audit log)")] = "",
+        rate_limit: Annotated[Optional[int], typer.Option(help="requests per minute (default: the role's)")] = None,
+        data_dir: Annotated[Optional[Path], typer.Option("--data-dir")] = None,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Create an API key for the service; prints it once."""
+        from .auth import KeyStore
+
+        settings = _settings(data_dir)
+        store = KeyStore.for_data_dir(settings.ensure_data_dir())
+        try:
+            row, plain = store.create(role, name, rate_limit)
+        except ClearsightError as exc:
+            _fail(exc)
+        finally:
+            store.close()
+        if as_json:
+            typer.echo(json.dumps({**row.to_dict(), "key": plain}))
+        else:
+            typer.echo(f"created {row.role.value} key {row.id} ({row.name}); it is shown only now:\n{plain}")
+
+    @keys_app.command("list")
+    def keys_list(
+        data_dir: Annotated[Optional[Path], typer.Option("--data-dir")] = None,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """List API keys (never their secrets)."""
+        from .auth import KeyStore
+
+        settings = _settings(data_dir)
+        store = KeyStore.for_data_dir(settings.ensure_data_dir())
+        try:
+            rows = store.list()
+        finally:
+            store.close()
+        if as_json:
+            typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+            return
+        if not rows:
+            typer.echo("no API keys yet (clearsight serve creates the first admin key)")
+            return
+        for r in rows:
+            state = f"revoked {r.revoked_at}" if r.revoked_at else f"last used {r.last_used_at or 'never'}"
+            typer.echo(f"{r.id}  {r.role.value:<8}  {r.name:<40}  created {r.created_at}  {state}")
+
+    @keys_app.command("revoke")
+    def keys_revoke(
+        key_id: Annotated[str, typer.Argument(help="the key's id (from `clearsight keys list`)")],
+        data_dir: Annotated[Optional[Path], typer.Option("--data-dir")] = None,
+    ) -> None:
+        """Revoke an API key at once."""
+        from .auth import KeyStore
+
+        settings = _settings(data_dir)
+        store = KeyStore.for_data_dir(settings.ensure_data_dir())
+        try:
+            row = store.revoke(key_id)
+        except ClearsightError as exc:
+            _fail(exc)
+        finally:
+            store.close()
+        typer.echo(f"revoked {row.role.value} key {row.id} ({row.name})")

@@ -1,0 +1,38 @@
+"""The web console: one HTML page and a small vanilla-JS app over the same /v1 API.
+
+No build step and no CDN: the files ship in the package, so the console works on
+an offline machine exactly as tested. The API key lives in the tab's
+sessionStorage (gone when the tab closes), never in a cookie, so the API needs no
+CSRF defence.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from ... import __version__
+
+_HERE = resources.files(__name__)
+
+
+def mount(app: FastAPI) -> None:
+    app.mount("/console/static", StaticFiles(directory=str(_HERE.joinpath("static"))), name="console-static")
+    page = _HERE.joinpath("index.html").read_text().replace("{{version}}", __version__)
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return HTMLResponse(
+            page,
+            headers={
+                "Content-Security-Policy": (
+                    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+                    "connect-src 'self'; frame-ancestors 'none'"
+                ),
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+            },
+        )

@@ -1,0 +1,135 @@
+"""Face analysis without the gallery: detect, embed, verify two photos (or one photo
+against an enrolled identity, which is identification-adjacent and therefore audited)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from ...errors import InputError, NoFaceError
+from ...face.verification import verify_embeddings
+from ...io import load_image
+from ..auth import ApiKey, Permission, forbidden
+from ..deps import current_key, get_state, require
+from ..errors import PROBLEM_RESPONSES
+from ..inputs import image_body_openapi, parse_image_request
+from ..schemas import (
+    DetectOut,
+    DetectParams,
+    EmbedOut,
+    EmbedParams,
+    VerifyOut,
+    VerifyParams,
+    face_crop,
+    face_out,
+)
+from ..state import ServiceState
+
+router = APIRouter(prefix="/v1", tags=["faces"], responses=PROBLEM_RESPONSES)
+
+
+@router.post(
+    "/detect",
+    response_model=DetectOut,
+    openapi_extra=image_body_openapi(DetectParams, ("image",), ("image",)),
+)
+async def detect(
+    request: Request, key: ApiKey = Depends(require(Permission.ANALYZE)), state: ServiceState = Depends(get_state)
+) -> DetectOut:
+    """Every face in the image, best first: box, score, five landmarks (+ quality, crops)."""
+    params, images = await parse_image_request(request, DetectParams, ("image",), ("image",))
+
+    def work() -> DetectOut:
+        rgb = load_image(images["image"])
+        with state.inference() as pipe:
+            faces = pipe.detect(rgb, mesh=params.mesh)
+        out = []
+        for f in faces:
+            q = pipe.quality(rgb, f) if params.quality else None
+            out.append(face_out(f, q, face_crop(rgb, f) if params.crops else None))
+        return DetectOut(width=rgb.shape[1], height=rgb.shape[0], faces=out)
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    "/embed",
+    response_model=EmbedOut,
+    openapi_extra=image_body_openapi(EmbedParams, ("image",), ("image",)),
+)
+async def embed(
+    request: Request, key: ApiKey = Depends(require(Permission.ANALYZE)), state: ServiceState = Depends(get_state)
+) -> EmbedOut:
+    """The template of the largest face (L2-normalised) and the model that made it."""
+    _, images = await parse_image_request(request, EmbedParams, ("image",), ("image",))
+
+    def work() -> EmbedOut:
+        rgb = load_image(images["image"])
+        with state.inference() as pipe:
+            t = pipe.primary_template(rgb)
+        return EmbedOut(
+            model=t.embedding.model,
+            dim=t.embedding.dim,
+            vector=[round(float(v), 6) for v in t.embedding.vector],
+            face=face_out(t.face, t.quality),
+        )
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    "/verify",
+    response_model=VerifyOut,
+    openapi_extra=image_body_openapi(VerifyParams, ("image_a", "image_b"), ("image_a",)),
+)
+async def verify(
+    request: Request, key: ApiKey = Depends(current_key), state: ServiceState = Depends(get_state)
+) -> VerifyOut:
+    """Same person? `image_a` vs `image_b`, or `image_a` vs enrolled `identity_id` (with a purpose).
+
+    The decision uses a calibrated operating point (strict / balanced / lenient =
+    false-match rate 1e-4 / 1e-3 / 1e-2), never a raw threshold."""
+    params, images = await parse_image_request(request, VerifyParams, ("image_a", "image_b"), ("image_a",))
+    if params.identity_id is None:
+        if not key.can(Permission.ANALYZE):
+            raise forbidden(key, Permission.ANALYZE)
+        if "image_b" not in images:
+            raise InputError("image_b: send a second image, or an identity_id to compare against")
+    else:
+        if not key.can(Permission.VERIFY_IDENTITY):
+            raise forbidden(key, Permission.VERIFY_IDENTITY)
+        if params.purpose is None:
+            raise InputError("purpose: verifying against an enrolled identity needs a purpose (it is audited)")
+        if "image_b" in images:
+            raise InputError("send either image_b or identity_id, not both")
+
+    def work() -> VerifyOut:
+        rgb_a = load_image(images["image_a"])
+        with state.inference() as pipe:
+            ta = _primary(pipe, rgb_a, "image_a")
+            if params.identity_id is None:
+                rgb_b = load_image(images["image_b"])
+                tb = _primary(pipe, rgb_b, "image_b")
+        if params.identity_id is None:
+            v = verify_embeddings(ta.embedding, tb.embedding, params.operating_point)
+            return VerifyOut(**v.to_dict(), face_a=face_out(ta.face, ta.quality), face_b=face_out(tb.face, tb.quality))
+        result = _verify_identity(state, key, params, ta.embedding)
+        return VerifyOut(**result, face_a=face_out(ta.face, ta.quality))
+
+    return await run_in_threadpool(work)
+
+
+def _primary(pipe: Any, rgb: Any, name: str) -> Any:
+    try:
+        return pipe.primary_template(rgb)
+    except NoFaceError:
+        raise NoFaceError(f"{name}: no face found in the image") from None
+
+
+def _verify_identity(state: ServiceState, key: ApiKey, params: VerifyParams, emb: Any) -> dict:
+    """1:1 against an enrolled identity, through the gallery (which checks consent and audits)."""
+    gallery = state.gallery
+    v = gallery.verify(params.identity_id, emb, purpose=params.purpose, actor=key.actor, operating_point=params.operating_point)
+    return {**v.to_dict(), "identity_id": params.identity_id}

@@ -1,0 +1,169 @@
+"""Response and parameter models: the OpenAPI contract clients (and schemathesis) rely on."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ..types import Face, QualityReport
+
+OperatingPointName = Literal["strict", "balanced", "lenient"]
+# The gallery's fixed vocabulary: identification is always for a declared purpose.
+PurposeName = Literal["login", "kyc", "access", "facepay", "watchlist", "photos"]
+
+
+class BoxOut(BaseModel):
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+class PoseOut(BaseModel):
+    yaw: float
+    pitch: float
+    roll: float
+
+
+class QualityOut(BaseModel):
+    score: float
+    passed: bool
+    reasons: list[str]
+    face_size: float
+    sharpness: float
+    brightness: float
+    pose: PoseOut
+
+
+class FaceOut(BaseModel):
+    box: BoxOut
+    score: float
+    landmarks: dict[str, list[float]]
+    detector: str
+    mesh_points: int | None = None
+    quality: QualityOut | None = None
+    crop: str | None = Field(None, description="data URL of a JPEG crop of the face")
+
+
+def face_out(face: Face, quality: QualityReport | None = None, crop: str | None = None) -> FaceOut:
+    d: dict[str, Any] = face.to_dict()
+    if quality is not None:
+        d["quality"] = quality.to_dict()
+    if crop is not None:
+        d["crop"] = crop
+    return FaceOut.model_validate(d)
+
+
+def face_crop(rgb: np.ndarray, face: Face, size: int = 128) -> str:
+    """A square JPEG crop around the face, as a data URL small enough to inline."""
+    from PIL import Image
+
+    from ..io import encode_jpeg
+
+    h, w = rgb.shape[:2]
+    box = face.box.scaled(1.4)
+    side = max(box.width, box.height)
+    cx, cy = box.center
+    x1, y1 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+    x2, y2 = int(min(w, cx + side / 2)), int(min(h, cy + side / 2))
+    if x2 <= x1 or y2 <= y1:
+        x1, y1, x2, y2 = 0, 0, w, h
+    chip = Image.fromarray(rgb[y1:y2, x1:x2])
+    chip.thumbnail((size, size))
+    return "data:image/jpeg;base64," + base64.b64encode(encode_jpeg(np.asarray(chip), quality=85)).decode()
+
+
+class DetectParams(BaseModel):
+    model_config = {"extra": "forbid"}
+    quality: bool = Field(False, description="also report a quality assessment per face")
+    mesh: bool = Field(False, description="also fit the 478-point face mesh (reports its point count)")
+    crops: bool = Field(False, description="include a small JPEG crop of each face")
+
+
+class DetectOut(BaseModel):
+    width: int
+    height: int
+    faces: list[FaceOut]
+
+
+class VerifyParams(BaseModel):
+    model_config = {"extra": "forbid"}
+    operating_point: OperatingPointName = "balanced"
+    identity_id: str | None = Field(
+        None, max_length=64, description="compare `image_a` with this enrolled identity instead of `image_b`"
+    )
+    purpose: PurposeName | None = Field(None, description="required with identity_id (audited)")
+
+
+class VerifyOut(BaseModel):
+    similarity: float
+    decision: Literal["match", "no_match"]
+    match: bool
+    threshold: float
+    operating_point: str
+    target_fmr: float
+    model: str
+    identity_id: str | None = None
+    face_a: FaceOut | None = None
+    face_b: FaceOut | None = None
+
+
+class EmbedParams(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+class EmbedOut(BaseModel):
+    model: str
+    dim: int
+    vector: list[float]
+    face: FaceOut
+
+
+class ModelOut(BaseModel):
+    name: str
+    task: str
+    source: str
+    kind: str
+    licence: str
+    sha256: str
+    size: int | None
+    checksum_ok: bool
+    problem: str | None = None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+    uptime_s: float
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    models_loaded: bool
+    gallery: Literal["ok", "unavailable", "not_opened"]
+    detail: str | None = None
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    role: Literal["admin", "operator", "auditor", "client"]
+    created_at: str
+    revoked_at: str | None
+    last_used_at: str | None
+    rate_limit: int | None
+    permissions: list[str]
+
+
+class KeyCreate(BaseModel):
+    model_config = {"extra": "forbid"}
+    role: Literal["admin", "operator", "auditor", "client"]
+    name: str = Field("", max_length=100)
+    rate_limit: int | None = Field(None, ge=1, le=100_000, description="requests per minute; default: the role's")
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="the API key itself; shown only now")
