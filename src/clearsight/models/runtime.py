@@ -6,7 +6,11 @@ once per process however many detectors, pipelines or requests use it.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -84,3 +88,30 @@ def onnx_session_dynamic(
         return ort.InferenceSession(model.SerializeToString(), sess_options=opts, providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise ModelError(f"onnxruntime could not load {model_name} from {path}: {exc}") from None
+
+
+@contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence C++ runtimes (TFLite, absl) that print banners straight to fd 2.
+
+    MediaPipe prints "Created TensorFlow Lite XNNPACK delegate" and absl warnings
+    when a graph starts; they are noise to a CLI user. Python exceptions still
+    propagate normally; only the native writes during the block are dropped.
+    """
+    if os.environ.get("CLEARSIGHT_NATIVE_LOGS") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

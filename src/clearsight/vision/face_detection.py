@@ -84,15 +84,22 @@ class MediaPipeFaceDetector:
 
         resolve("blazeface-full-range" if full_range else "blazeface-short-range")
         self.min_score = float(min_score)
-        self._solution = mp.solutions.face_detection.FaceDetection(
-            model_selection=1 if full_range else 0, min_detection_confidence=self.min_score
-        )
+        with runtime.quiet_native_stderr():
+            self._solution = mp.solutions.face_detection.FaceDetection(
+                model_selection=1 if full_range else 0, min_detection_confidence=self.min_score
+            )
         self._lock = threading.Lock()
+        self._started = False
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
         h, w = rgb.shape[:2]
         with self._lock:
-            result = self._solution.process(rgb)
+            if self._started:
+                result = self._solution.process(rgb)
+            else:  # the graph prints its start-up banners on the first frame
+                with runtime.quiet_native_stderr():
+                    result = self._solution.process(rgb)
+                self._started = True
         faces: list[Face] = []
         for det in result.detections or []:
             rel = det.location_data.relative_bounding_box
