@@ -29,7 +29,7 @@ class ImageLimits(BaseModel):
 
 class FaceSettings(BaseModel):
     detector: str = "mediapipe"
-    embedder: str = "dlib-resnet"
+    embedder: str = "dlib-resnet-onnx"
     min_detection_score: float = 0.5
     operating_point: str = "balanced"
     # quality gate
