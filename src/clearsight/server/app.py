@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_request_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=metrics, router_app=app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
 

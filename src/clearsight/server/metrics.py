@@ -11,7 +11,6 @@ import time
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
@@ -32,25 +31,24 @@ class Metrics:
         self.ready = Gauge("clearsight_ready", "1 when models are loaded", registry=self.registry)
 
 
-def _route_template(app: ASGIApp, scope: Scope) -> str:
-    for route in getattr(app, "routes", ()):
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return getattr(route, "path", scope["path"])
+def _route_template(scope: Scope) -> str:
+    """The matched route's template, which the router records in the scope."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path + ("/{path}" if getattr(route, "app", None) is not None and not hasattr(route, "endpoint") else "")
     return "unmatched"
 
 
 class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics, router_app: FastAPI) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.router_app = router_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        route = _route_template(self.router_app.router, scope)
         status = {"code": 500}
 
         async def _send(message: dict) -> None:
@@ -64,6 +62,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, _send)
         finally:
             self.metrics.in_flight.dec()
+            route = _route_template(scope)
             self.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - start)
             self.metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -167,3 +168,136 @@ class KeyCreate(BaseModel):
 
 class KeyCreated(KeyOut):
     key: str = Field(description="the API key itself; shown only now")
+
+
+# ---------------------------------------------------------------- gallery
+class IdentityCreate(BaseModel):
+    model_config = {"extra": "forbid"}
+    display_name: str = Field(min_length=1, max_length=200)
+    external_id: str | None = Field(None, min_length=1, max_length=200, description="your own id (unique)")
+    attributes: dict[str, str | int | float | bool | None] | None = Field(
+        None, description="free-form metadata (never race, ethnicity, gender or age inferred by us)"
+    )
+
+
+class ConsentOut(BaseModel):
+    id: str
+    identity_id: str
+    purpose: str
+    legal_basis: str
+    granted_by: str
+    granted_at: str
+    expires_at: str | None
+    withdrawn_at: str | None = None
+    withdrawn_by: str | None = None
+    active: bool
+
+
+class IdentityOut(BaseModel):
+    id: str
+    external_id: str | None
+    display_name: str
+    attributes: dict[str, Any]
+    created_at: str
+    template_count: int
+    consents: list[ConsentOut] | None = None
+
+
+class IdentityPage(BaseModel):
+    items: list[IdentityOut]
+    offset: int
+    limit: int
+
+
+class ConsentCreate(BaseModel):
+    model_config = {"extra": "forbid"}
+    purpose: PurposeName
+    legal_basis: str = Field(min_length=1, max_length=100, description="e.g. consent, contract, legal_obligation")
+    granted_by: str = Field(min_length=1, max_length=200, description="who gave consent")
+    expires_at: datetime | None = Field(None, description="ISO 8601; must be in the future")
+
+
+class EnrolParams(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+class EnrolOut(BaseModel):
+    template_id: str
+    identity_id: str
+    quality: QualityOut | None
+    warnings: list[str]
+
+
+class GroupCreate(BaseModel):
+    model_config = {"extra": "forbid"}
+    name: str = Field(min_length=1, max_length=100)
+
+
+class GroupOut(BaseModel):
+    id: str
+    name: str
+    created_at: str
+    member_count: int
+
+
+class GroupPage(BaseModel):
+    items: list[GroupOut]
+
+
+class SearchParams(BaseModel):
+    model_config = {"extra": "forbid"}
+    purpose: PurposeName = Field(description="why you are identifying: only identities consenting to it are searched")
+    top_k: int = Field(5, ge=1, le=50)
+    group: str | None = Field(None, min_length=1, max_length=100, description="restrict to one group / watchlist")
+    operating_point: OperatingPointName = "balanced"
+    all_faces: bool = Field(False, description="search every face in the photo (default: the largest)")
+
+
+class MatchOut(BaseModel):
+    identity_id: str
+    display_name: str | None
+    similarity: float
+    match: bool = Field(description="similarity passes the requested operating point")
+    operating_point: str | None = Field(description="the strictest operating point passed, if any")
+    template_id: str | None = None
+
+
+class FaceMatches(BaseModel):
+    face: FaceOut
+    matches: list[MatchOut]
+
+
+class SearchOut(BaseModel):
+    purpose: str
+    operating_point: str
+    faces: list[FaceMatches]
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    purpose: str | None
+    target: str | None
+    outcome: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    offset: int
+    limit: int
+
+
+class AuditVerificationOut(BaseModel):
+    ok: bool
+    checked: int
+    first_bad: int | None
+    reason: str | None = None
+
+
+class EraseOut(BaseModel):
+    erased: str

@@ -336,13 +336,15 @@ pages.audit = async function () {
     const data = await api("GET", "/v1/audit?limit=200");
     const items = data.items;
     list.replaceChildren(items.length ? h("div", { class: "table-wrap" }, h("table", { id: "audit" },
-      h("thead", {}, h("tr", {}, ["#", "Time", "Actor", "Action", "Subject", "Details"].map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, ["#", "Time", "Actor", "Action", "Purpose", "Target", "Outcome", "Details"].map((t) => h("th", {}, t)))),
       h("tbody", {}, items.map((e) => h("tr", {},
         h("td", { class: "mono" }, String(e.seq)),
-        h("td", {}, fmtTime(e.time)),
+        h("td", {}, fmtTime(e.at)),
         h("td", { class: "mono" }, e.actor),
         h("td", {}, h("span", { class: "badge neutral" }, e.action)),
-        h("td", { class: "mono" }, e.subject || "—"),
+        h("td", {}, e.purpose || "—"),
+        h("td", { class: "mono" }, e.target || "—"),
+        h("td", {}, h("span", { class: `badge ${e.outcome === "ok" || e.outcome === "success" ? "ok" : "warn"}` }, e.outcome)),
         h("td", { class: "mono" }, e.details && Object.keys(e.details).length ? JSON.stringify(e.details) : "")))))) :
       h("p", { class: "muted" }, "The audit log is empty."));
   } catch (err) { list.replaceChildren(errorBox(err)); }

@@ -1,0 +1,33 @@
+"""The audit log (read-only, `audit:read`: auditors and admins) and its chain check."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from ..auth import ApiKey, Permission
+from ..deps import get_state, require
+from ..errors import PROBLEM_RESPONSES
+from ..schemas import AuditEntryOut, AuditPage, AuditVerificationOut
+from ..state import ServiceState
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("", response_model=AuditPage)
+def audit_entries(
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(100, ge=1, le=1000),
+    key: ApiKey = Depends(require(Permission.AUDIT_READ)),
+    state: ServiceState = Depends(get_state),
+) -> AuditPage:
+    """Who did what, to whom, for which purpose, with which outcome; newest first."""
+    rows = state.gallery.audit_entries(offset=offset, limit=limit, newest_first=True)
+    return AuditPage(items=[AuditEntryOut(**e.to_dict()) for e in rows], offset=offset, limit=limit)
+
+
+@router.get("/verify", response_model=AuditVerificationOut)
+def verify_audit(
+    key: ApiKey = Depends(require(Permission.AUDIT_READ)), state: ServiceState = Depends(get_state)
+) -> AuditVerificationOut:
+    """Recompute the hash chain: `ok` false names the first altered or missing entry."""
+    return AuditVerificationOut(**state.gallery.verify_audit().to_dict())

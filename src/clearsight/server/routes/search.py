@@ -1,0 +1,63 @@
+"""1:N identification. Every search declares a purpose, only identities with a valid
+consent for it can match, and the gallery audits each search with the calling key."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from ...errors import NoFaceError
+from ...face.verification import operating_point, strongest_operating_point
+from ...io import load_image
+from ..auth import ApiKey, Permission
+from ..deps import get_state, require
+from ..errors import PROBLEM_RESPONSES
+from ..inputs import image_body_openapi, parse_image_request
+from ..schemas import FaceMatches, MatchOut, SearchOut, SearchParams, face_crop, face_out
+from ..state import ServiceState
+
+router = APIRouter(prefix="/v1", tags=["search"], responses=PROBLEM_RESPONSES)
+
+
+@router.post(
+    "/search",
+    response_model=SearchOut,
+    openapi_extra=image_body_openapi(SearchParams, ("image",), ("image",)),
+)
+async def search(
+    request: Request, key: ApiKey = Depends(require(Permission.SEARCH)), state: ServiceState = Depends(get_state)
+) -> SearchOut:
+    """Who is in this photo? Ranked matches per face, each with a crop of the face searched."""
+    params, images = await parse_image_request(request, SearchParams, ("image",), ("image",))
+
+    def work() -> SearchOut:
+        rgb = load_image(images["image"])
+        g = state.gallery
+        with state.inference() as pipe:
+            faces = pipe.detect(rgb)
+            if not faces:
+                if not params.all_faces:
+                    raise NoFaceError("no face found in the image")
+            if not params.all_faces:
+                faces = [max(faces, key=lambda f: f.box.area)]
+            faces = faces[: state.server.max_search_faces]
+            templates = pipe.templates(rgb, faces) if faces else []
+        out = []
+        for t in templates:
+            point = operating_point(t.embedding.model, params.operating_point)
+            hits = g.search(t.embedding, params.purpose, actor=key.actor, top_k=params.top_k, group=params.group)
+            matches = [
+                MatchOut(
+                    identity_id=m.identity_id,
+                    display_name=m.display_name,
+                    similarity=round(float(m.similarity), 4),
+                    match=m.similarity >= point.threshold,
+                    operating_point=strongest_operating_point(t.embedding.model, m.similarity),
+                    template_id=m.template_id,
+                )
+                for m in hits
+            ]
+            out.append(FaceMatches(face=face_out(t.face, t.quality, face_crop(rgb, t.face)), matches=matches))
+        return SearchOut(purpose=params.purpose, operating_point=params.operating_point, faces=out)
+
+    return await run_in_threadpool(work)
