@@ -95,8 +95,8 @@ class Decision:
     samples: int
     threshold: float
     operating_point: str
-    snapshot: np.ndarray | None
-    time: float
+    snapshot: np.ndarray | None = field(repr=False, compare=False)
+    time: float = 0.0
 
     @property
     def known(self) -> bool:
