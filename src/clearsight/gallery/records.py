@@ -1,0 +1,127 @@
+"""What the gallery returns: frozen, serialisable, never holding a biometric."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..types import QualityReport
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+@dataclass(frozen=True)
+class Identity:
+    id: str
+    external_id: str | None
+    display_name: str
+    attributes: dict[str, Any]
+    created_at: datetime
+    template_count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["created_at"] = _iso(self.created_at)
+        return d
+
+
+@dataclass(frozen=True)
+class Consent:
+    id: str
+    identity_id: str
+    purpose: str
+    legal_basis: str
+    granted_by: str
+    granted_at: datetime
+    expires_at: datetime | None
+    withdrawn_at: datetime | None = None
+    withdrawn_by: str | None = None
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.withdrawn_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("granted_at", "expires_at", "withdrawn_at"):
+            d[k] = _iso(d[k])
+        return d
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: str
+    created_at: datetime
+    member_count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["created_at"] = _iso(self.created_at)
+        return d
+
+
+@dataclass(frozen=True)
+class EnrolResult:
+    template_id: str
+    quality: QualityReport | None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "template_id": self.template_id,
+            "quality": self.quality.to_dict() if self.quality else None,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    purpose: str | None
+    target: str | None
+    outcome: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["at"] = _iso(self.at)
+        return d
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    ok: bool
+    checked: int
+    first_bad: int | None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    consents_purged: int
+    templates_purged: int
+    identities_affected: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    old_key_ids: list[str]
+    new_key_id: str
+    templates_reprotected: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
