@@ -58,3 +58,16 @@ SPECS: tuple[ModelSpec, ...] = (
         notes="MediaPipe selfie segmentation, landscape model (faster, video calls)",
     ),
 )
+
+
+def ensure_registered() -> None:
+    """Make these specs resolvable before the registry lists this module itself
+    (until then they are added at run time; afterwards this is a no-op)."""
+    from ...errors import ModelNotFoundError
+    from ...models.registry import get_spec, register
+
+    for spec in SPECS:
+        try:
+            get_spec(spec.name)
+        except ModelNotFoundError:
+            register(spec)

@@ -70,7 +70,11 @@ def inverse_field(moves: PointMoves, radius: float, min_dist: float = 1.5) -> tu
     dst, src = _dedupe(dst, src, min_dist)
     d = np.linalg.norm(dst[:, None, :] - dst[None, :, :], axis=2) / radius
     k = _wendland(d) + 1e-6 * np.eye(len(dst))
-    weights = np.linalg.solve(k, src - dst)
+    # OpenCV's Cholesky, not numpy's: numpy hands even a 200x200 system to a threaded
+    # BLAS whose workers spin against MediaPipe's threads (hundreds of ms on 2 cores).
+    ok, weights = cv2.solve(k, src - dst, flags=cv2.DECOMP_CHOLESKY)
+    if not ok:
+        ok, weights = cv2.solve(k, src - dst, flags=cv2.DECOMP_SVD)
     return dst, weights
 
 
