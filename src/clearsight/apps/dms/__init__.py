@@ -1,0 +1,1 @@
+"""Driver monitoring: drowsiness, distraction, yawning and agitation from a cabin camera."""
