@@ -1,9 +1,9 @@
 """An agitation index (calm vs. nervous) from cues a camera can measure.
 
 What it is: a 0..1 score combining
-* head-motion energy: RMS angular speed of the head (deg/s) over the last
+* head-motion energy: angle the head travels per second (deg/s) over the last
   `agitation_window_s`, relative to the driver's own calm level (learned during
-  the first minute, floored at 4 deg/s); restless head movements raise it;
+  the first minute, floored at 10 deg/s); restless head movements raise it;
 * blink-rate change: blinks per minute relative to the driver's first minute
   (stress and anxiety raise the blink rate; fatigue also does, so this cue alone
   is ambiguous and gets the smallest weight);
@@ -34,6 +34,9 @@ from .signals import FrameSignals
 ExpressionFn = Callable[[np.ndarray, Any], float]
 
 W_MOTION, W_BLINK, W_EXPR = 0.6, 0.25, 0.15
+# head motion of ordinary driving (mirror checks, small adjustments): ratios are
+# taken against at least this, so a still driver's first glance is not "agitation"
+CALM_FLOOR_DEG_S = 10.0
 
 
 def optional_expression_model() -> ExpressionFn | None:
@@ -89,13 +92,16 @@ class AgitationMeter:
             dt = np.diff(p[:, 0])
             ok = (dt > 0) & (dt <= self.s.max_frame_gap_s)
             if ok.any():
-                w = np.linalg.norm(np.diff(p[:, 1:], axis=0), axis=1)[ok] / dt[ok]
-                speed = float(np.sqrt(np.mean(np.minimum(w, 400.0) ** 2)))
+                # angle travelled per second over the window: one turn to the mirror
+                # and back (~90 deg) adds ~9 deg/s to a 10 s window; restless
+                # shaking or repeated jerks add far more
+                steps = np.minimum(np.linalg.norm(np.diff(p[:, 1:], axis=0), axis=1)[ok], 60.0)
+                speed = float(steps.sum() / max(p[-1, 0] - p[0, 0], 1e-3))
         if t <= self._calm_until:
             self._calm_speeds.append(speed)
             if blinks_per_min is not None:
                 self._baseline_bpm = blinks_per_min
-        calm = max(float(np.median(self._calm_speeds)) if self._calm_speeds else 0.0, 4.0)
+        calm = max(float(np.median(self._calm_speeds)) if self._calm_speeds else 0.0, CALM_FLOOR_DEG_S)
         motion = _squash(speed / calm)
         blink = None
         if blinks_per_min is not None and self._baseline_bpm is not None and t > self._calm_until:

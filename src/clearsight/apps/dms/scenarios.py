@@ -213,3 +213,20 @@ def drowsy_scenario() -> Scenario:
         segs += [("road", 3.0), ("closed", 0.8)]
         t += 3.8
     return Scenario("drowsy_perclos", tuple(segs), "drowsy once 60 s of PERCLOS >= 0.15 are observed")
+
+
+def write_video(bank: FrameBank, scenario: Scenario, fps: int, path: str | Path) -> Path:
+    """Encode a scenario as a video file (for the CLI and for people to look at)."""
+    import av
+
+    path = Path(path)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264" if path.suffix == ".mp4" else "mpeg4", rate=fps)
+        first = next(iter(bank.frames.values()))
+        s.width, s.height, s.pix_fmt = first.shape[1], first.shape[0], "yuv420p"
+        for rgb, _t, _state in bank.frames_of(scenario, fps):
+            for p in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path
