@@ -118,24 +118,35 @@ class KeyStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute(
-            """CREATE TABLE IF NOT EXISTS api_keys (
-                id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
-                secret_sha256 TEXT NOT NULL, created_at TEXT NOT NULL,
-                revoked_at TEXT, last_used_at TEXT, rate_limit INTEGER)"""
-        )
+        self._conn: sqlite3.Connection | None = None
+        with self._lock:
+            self._db.execute(
+                """CREATE TABLE IF NOT EXISTS api_keys (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+                    secret_sha256 TEXT NOT NULL, created_at TEXT NOT NULL,
+                    revoked_at TEXT, last_used_at TEXT, rate_limit INTEGER)"""
+            )
         self._last_touch: dict[str, float] = {}
 
     @classmethod
     def for_data_dir(cls, data_dir: Path) -> KeyStore:
         return cls(Path(data_dir) / "server" / "keys.sqlite")
 
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The connection, (re)opened on demand: an app restarted in-process (ASGI
+        lifespan cycles in tests) keeps working after `close()`. Call under `_lock`."""
+        if self._conn is None:
+            self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA busy_timeout=5000")
+        return self._conn
+
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def create(self, role: Role | str, name: str = "", rate_limit: int | None = None) -> tuple[ApiKey, str]:
         """A new key and its plain text (shown once, never stored)."""

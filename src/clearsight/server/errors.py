@@ -35,6 +35,7 @@ class Problem(BaseModel):
     code: str
     instance: str | None = None
     errors: list[dict[str, Any]] | None = None
+    reasons: list[str] | None = None  # e.g. why the quality gate refused a face
 
 
 class ApiError(ClearsightError):
@@ -62,6 +63,7 @@ def problem_response(
     *,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    reasons: list[str] | None = None,
 ) -> JSONResponse:
     body = Problem(
         title=_title(status),
@@ -70,6 +72,7 @@ def problem_response(
         code=code,
         instance=str(request.url.path) if request is not None else None,
         errors=errors,
+        reasons=reasons,
     ).model_dump(exclude_none=True)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -119,8 +122,14 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = str(exc) or _title(status)
         if status == 500:
             detail = "internal error"
+        reasons = getattr(exc, "reasons", None)
         return problem_response(
-            request, status, exc.code, detail, headers=getattr(exc, "headers", None)
+            request,
+            status,
+            exc.code,
+            detail,
+            headers=getattr(exc, "headers", None),
+            reasons=[str(r) for r in reasons] if reasons else None,
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -34,7 +34,7 @@ class ServiceState:
         self.limiter = RateLimiter()
         self._pipeline: Any = None
         self._gallery: Any = None
-        self._init_lock = threading.Lock()
+        self._init_lock = threading.RLock()
         # dlib's network and MediaPipe's graph keep per-call state: one inference at a
         # time per process (the runtimes use every core for that one call anyway).
         self._inference = threading.Lock()
@@ -67,6 +67,10 @@ class ServiceState:
         return True
 
     @property
+    def gallery_opened(self) -> bool:
+        return self._gallery is not None
+
+    @property
     def gallery(self) -> Any:
         with self._init_lock:
             if self._gallery is None:
@@ -74,7 +78,8 @@ class ServiceState:
                     from ..gallery import Gallery
                 except ImportError:
                     raise GalleryUnavailableError("the identity gallery is not installed in this build") from None
-                self._gallery = Gallery.open(settings=self.settings)
+                # share this service's pipeline: one copy of the models in memory
+                self._gallery = Gallery.open(settings=self.settings, pipeline=self.pipeline)
             return self._gallery
 
     # -- lifecycle ----------------------------------------------------------

@@ -20,8 +20,8 @@ def audit_entries(
     key: ApiKey = Depends(require(Permission.AUDIT_READ)),
     state: ServiceState = Depends(get_state),
 ) -> AuditPage:
-    """Who did what, to whom, for which purpose, with which outcome; newest first."""
-    rows = state.gallery.audit_entries(offset=offset, limit=limit, newest_first=True)
+    """Who did what, to whom, for which purpose, with which outcome; oldest first (by `seq`)."""
+    rows = state.gallery.audit_entries(offset=offset, limit=limit)
     return AuditPage(items=[AuditEntryOut(**e.to_dict()) for e in rows], offset=offset, limit=limit)
 
 

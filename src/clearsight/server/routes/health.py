@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from ... import __version__
 from ..auth import ApiKey
 from ..deps import current_key, get_state
-from ..errors import PROBLEM_RESPONSES
+from ..errors import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
 from ..schemas import HealthOut, KeyOut, ReadyOut
 from ..state import ServiceState
 
@@ -23,16 +23,38 @@ def healthz(state: ServiceState = Depends(get_state)) -> HealthOut:
     return HealthOut(status="ok", version=__version__, uptime_s=round(time.time() - state.started, 1))
 
 
-@router.get("/readyz", response_model=ReadyOut, responses={503: {"model": ReadyOut, "description": "not ready yet"}})
+class NotReadyProblem(Problem):
+    ready: bool
+    models_loaded: bool
+    gallery: str
+
+
+@router.get(
+    "/readyz",
+    response_model=ReadyOut,
+    responses={503: {"model": NotReadyProblem, "content": {PROBLEM_JSON: {}}, "description": "not ready yet"}},
+)
 def readyz(state: ServiceState = Depends(get_state)) -> JSONResponse:
-    """Models loaded and gallery open: 200; still loading or failed: 503 with the reason."""
+    """Models loaded and gallery open: 200; still loading or failed: 503 problem with the reason."""
     ready = state.ready.is_set()
     if not state.gallery_available:
         gallery = "unavailable"
     else:
-        gallery = "ok" if state._gallery is not None else "not_opened"
+        gallery = "ok" if state.gallery_opened else "not_opened"
     body = ReadyOut(ready=ready, models_loaded=ready, gallery=gallery, detail=state.warmup_error)
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    if ready:
+        return JSONResponse(body.model_dump())
+    problem = NotReadyProblem(
+        title="Service Unavailable",
+        status=503,
+        code="not_ready",
+        detail=state.warmup_error or "models are still loading",
+        instance="/readyz",
+        ready=False,
+        models_loaded=False,
+        gallery=gallery,
+    )
+    return JSONResponse(problem.model_dump(exclude_none=True), status_code=503, media_type=PROBLEM_JSON)
 
 
 @router.get("/v1/me", response_model=KeyOut, responses=PROBLEM_RESPONSES)

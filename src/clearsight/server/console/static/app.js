@@ -333,8 +333,8 @@ pages.audit = async function () {
     } catch (err) { status.replaceChildren(errorBox(err)); } finally { done(); }
   } }, "Verify chain");
   try {
-    const data = await api("GET", "/v1/audit?limit=200");
-    const items = data.items;
+    const data = await api("GET", "/v1/audit?limit=1000");
+    const items = data.items.slice().reverse(); // newest first
     list.replaceChildren(items.length ? h("div", { class: "table-wrap" }, h("table", { id: "audit" },
       h("thead", {}, h("tr", {}, ["#", "Time", "Actor", "Action", "Purpose", "Target", "Outcome", "Details"].map((t) => h("th", {}, t)))),
       h("tbody", {}, items.map((e) => h("tr", {},
@@ -368,7 +368,7 @@ pages.models = async function () {
         h("td", {}, m.licence)))))));
   } catch (err) { out.replaceChildren(errorBox(err)); }
   const state = ready ? h("p", {}, h("span", { class: `badge ${ready.ready ? "ok" : "warn"}` }, ready.ready ? "Ready" : "Loading models"),
-    ` gallery: ${ready.gallery}`, ready.detail ? ` — ${ready.detail}` : "") : null;
+    ` gallery: ${ready.gallery}`, !ready.ready && ready.detail ? ` — ${ready.detail}` : "") : null;
   return [h("h1", {}, "Models"), h("p", { class: "lead" }, "Every model runs on this machine; weights come from installed packages and are checksum-verified."), state, out];
 };
 
