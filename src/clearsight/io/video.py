@@ -506,7 +506,10 @@ def open_source(
     """Pick the source class from the URI: stream URL, `webcam:N` / device index /
     `/dev/videoN`, image folder, or video file."""
     if isinstance(uri, int) or (isinstance(uri, str) and (uri.isdigit() or uri.startswith("webcam:"))):
-        dev: str | int = int(str(uri).removeprefix("webcam:")) if not isinstance(uri, int) else uri
+        spec = str(uri).removeprefix("webcam:")
+        if not spec.isdigit():
+            raise VideoSourceError(f"bad webcam {uri!r}: use webcam:N with a device number")
+        dev = int(spec)
         return LiveSource(dev, name=name or f"webcam{dev}", drop=drop, backend="opencv",
                           max_attempts=max_attempts, on_status=on_status, **live_options)
     s = str(uri)
