@@ -175,12 +175,19 @@ class FaceFrame:
 
 
 def _rotation_to_pose(r: np.ndarray) -> HeadPose:
-    # Columns of r: the head's x (subject's left = image right), y (up), z (out of the face)
-    # in camera axes (x right, y up, z towards the camera).
-    yaw = float(np.degrees(np.arctan2(r[0, 2], r[2, 2])))
-    pitch = float(np.degrees(np.arcsin(np.clip(r[1, 2], -1.0, 1.0))))
-    roll = float(np.degrees(np.arctan2(-r[1, 0], r[0, 0])))
-    return HeadPose(yaw=yaw, pitch=pitch, roll=roll)
+    """Angles of r = R_yaw @ R_pitch @ R_roll (roll in the face's own plane first).
+
+    Columns of r are the head's axes in camera axes (x right, y up, z towards the
+    camera); the third column is where the face points.
+    """
+    yaw = float(np.arctan2(r[0, 2], r[2, 2]))
+    pitch = float(np.arcsin(np.clip(r[1, 2], -1.0, 1.0)))
+    cy, sy, cp, sp = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch)
+    r_yaw = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    r_pitch = np.array([[1, 0, 0], [0, cp, sp], [0, -sp, cp]])
+    r_roll = (r_yaw @ r_pitch).T @ r
+    roll = float(np.arctan2(-r_roll[1, 0], r_roll[0, 0]))
+    return HeadPose(yaw=float(np.degrees(yaw)), pitch=float(np.degrees(pitch)), roll=float(np.degrees(roll)))
 
 
 def face_frame(mesh: Landmarks | np.ndarray, image_size: tuple[int, int]) -> FaceFrame:
@@ -199,11 +206,14 @@ def face_frame(mesh: Landmarks | np.ndarray, image_size: tuple[int, int]) -> Fac
     obj = _MODEL_3D @ flip.T
     ok, rvec, tvec = cv2.solvePnP(obj, img_pts, cam, None, flags=cv2.SOLVEPNP_SQPNP)
     if not ok:
-        rvec = np.zeros(3)
+        rvec, tvec = np.zeros(3), np.zeros(3)
     r_cv, _ = cv2.Rodrigues(rvec)
     # model(y up, z out) -> cv model -> cv camera -> our camera (y up, z towards camera)
     r = flip @ r_cv @ flip
-    scale = eye_span(p) / (MODEL_EYE_SPAN * max(np.hypot(r[0, 0], r[1, 0]), 0.3))
+    # pixels per model mm at the nose tip's depth
+    tz = float(np.ravel(tvec)[2])
+    depth = tz if ok and tz > 1.0 else focal * MODEL_EYE_SPAN / max(eye_span(p), 1.0)
+    scale = focal / depth
     return FaceFrame(rotation=r, origin=p[NOSE_TIP_POINT].astype(np.float32), scale=float(scale), focal=focal, pose=_rotation_to_pose(r))
 
 
