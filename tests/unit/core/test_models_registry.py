@@ -24,7 +24,10 @@ def test_every_shipped_model_resolves_with_a_matching_checksum():
 
 def test_every_spec_records_source_licence_and_checksum():
     for spec in all_specs():
-        assert spec.source and spec.licence and len(spec.sha256) == 64, spec.name
+        assert spec.source and spec.licence, spec.name
+        # converted models not yet built on this machine carry no checksum until the
+        # build verifies them (their manifest then supplies it)
+        assert len(spec.sha256) == 64 or (spec.kind == "built" and spec.sha256 == "not-built"), spec.name
 
 
 def test_unknown_model_and_tampered_file_are_refused(tmp_path, monkeypatch):
