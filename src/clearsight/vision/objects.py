@@ -305,8 +305,10 @@ class HogPeopleDetector:
             return []
         r = np.asarray(rects, np.float64) / self.upscale
         boxes = np.column_stack([r[:, 0], r[:, 1], r[:, 0] + r[:, 2], r[:, 1] + r[:, 3]])
-        # SVM margins are unbounded; a logistic squashes them to a comparable 0..1.
-        scores = 1.0 / (1.0 + np.exp(-np.asarray(weights, np.float64).reshape(-1)))
+        # SVM margins are unbounded and >= 0 here (hitThreshold 0); m/(1+m) maps them
+        # to 0..1 with 0.5 at margin 1, so thresholds read like the networks' scores.
+        margin = np.maximum(np.asarray(weights, np.float64).reshape(-1), 0.0)
+        scores = margin / (1.0 + margin)
         sel = scores > self.min_score
         boxes, scores = boxes[sel], scores[sel]
         cls = np.zeros(len(boxes), np.int64)
@@ -364,15 +366,22 @@ class TiledDetector:
         return [dets[i] for i in keep]
 
 
-def count(detections: Sequence[Detection], label: str = "person", mask: np.ndarray | None = None) -> int:
-    """How many detections of `label`; with a mask, only those whose foot point is inside it."""
+def count(
+    detections: Sequence[Detection], label: str = "person", mask: np.ndarray | None = None, anchor: str = "head"
+) -> int:
+    """How many detections of `label`; with a mask, only those whose anchor point
+    (the head, 10% below the box top, or the foot point) lies inside it. Crowd
+    ground truth marks heads, so counting regions are drawn around heads."""
+    if anchor not in ("head", "foot"):
+        raise InputError("anchor must be 'head' or 'foot'")
     n = 0
     for d in detections:
         if d.label != label:
             continue
         if mask is not None:
             x = int(np.clip(d.box.center[0], 0, mask.shape[1] - 1))
-            y = int(np.clip(d.box.y2 - 1, 0, mask.shape[0] - 1))
+            yf = d.box.y1 + 0.1 * d.box.height if anchor == "head" else d.box.y2 - 1
+            y = int(np.clip(yf, 0, mask.shape[0] - 1))
             if not mask[y, x]:
                 continue
         n += 1

@@ -1,0 +1,192 @@
+"""Passive liveness (`antispoof`, `liveness`) on the smoke set and on spoofs we make.
+
+1. liveness/antispoof_samples: per-image scores of the 4 labelled images
+   (2 spoof, 2 live). A smoke test: 4 images prove nothing statistically.
+2. Self-made presentation attacks, stated as such: every colour photo of a real
+   face in faces/deepface_pairs and faces/face_recognition_examples is the "live"
+   sample (a camera photo of a person), and two renderings of it are the attacks:
+   - screen replay: shown on a display (reduced resolution, RGB sub-pixel stripes,
+     backlight contrast and blue cast, glare) and re-photographed (perspective, the
+     camera's resampling makes moire, sensor noise, JPEG);
+   - print: ink gamut (lower contrast and saturation, warm paper), rotated halftone
+     screen, paper grain, slight bending and uneven light, re-photographed, JPEG.
+   These are simulations: real attacks vary far more; a model that fails them will
+   fail real ones, one that passes them has not been shown to pass real ones.
+Reports AUC (live vs each attack) per model and for the combined score, the
+equal-error threshold, and a logistic calibration of the combined raw score
+(the constants to paste into clearsight.face.liveness.CALIBRATION).
+
+    .venv/bin/python bench/liveness.py
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import require_data, table  # noqa: E402
+
+from clearsight.face.liveness import PassiveLiveness  # noqa: E402
+from clearsight.face.pipeline import FacePipeline  # noqa: E402
+from clearsight.io import load_image  # noqa: E402
+
+
+def _jpeg(img: np.ndarray, q: int) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, q])
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def _recapture(img: np.ndarray, rng: np.random.Generator, out_hw: tuple[int, int]) -> np.ndarray:
+    """A camera photographing a flat rectangle: mild perspective, resampling, noise."""
+    h, w = img.shape[:2]
+    j = 0.04
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = (src + rng.uniform(-j, j, (4, 2)) * [w, h]).astype(np.float32)
+    m = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(20, 20, 20))
+    out = cv2.resize(warped, (out_hw[1], out_hw[0]), interpolation=cv2.INTER_LINEAR)  # no anti-aliasing: moire
+    out = out.astype(np.float32) + rng.normal(0, 3.0, out.shape)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def screen_replay(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    # the display: fewer pixels than the photo, each drawn as R, G, B stripes
+    px = 3
+    small = cv2.resize(rgb, (max(8, w // 2), max(8, h // 2)), interpolation=cv2.INTER_AREA)
+    big = cv2.resize(small, (small.shape[1] * px, small.shape[0] * px), interpolation=cv2.INTER_NEAREST).astype(np.float32)
+    stripes = np.zeros((1, px, 3), np.float32)
+    for c in range(3):
+        stripes[0, c, c] = 1.0
+    big *= np.tile(stripes, (1, small.shape[1], 1)) * 2.2 + 0.15
+    # backlight: lifted blacks, cooler white point, glare blob
+    big = big * 0.8 + 30
+    big[..., 2] *= 1.08
+    yy, xx = np.mgrid[0 : big.shape[0], 0 : big.shape[1]]
+    cy, cx = rng.uniform(0.2, 0.8) * big.shape[0], rng.uniform(0.2, 0.8) * big.shape[1]
+    big += 70 * np.exp(-(((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (0.25 * big.shape[1]) ** 2)))[..., None]
+    big = np.clip(big, 0, 255).astype(np.uint8)
+    return _jpeg(_recapture(big, rng, (h, w)), 80)
+
+
+def print_attack(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    f = rgb.astype(np.float32) / 255.0
+    gray = f.mean(-1, keepdims=True)
+    f = gray + (f - gray) * 0.7  # ink gamut: less saturated
+    f = 0.1 + f * 0.78  # paper white and ink black
+    f *= np.array([1.04, 1.0, 0.9], np.float32)  # warm paper
+    # halftone screen at 45 degrees, ~ 3 px period
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    period = 3.2
+    screen = 0.5 + 0.5 * np.cos(2 * np.pi * (xx + yy) / (period * 1.414)) * np.cos(2 * np.pi * (xx - yy) / (period * 1.414))
+    f = f * (0.82 + 0.18 * screen[..., None])
+    f += rng.normal(0, 0.025, (h, w, 1)).astype(np.float32)  # paper grain
+    # bent paper and uneven light
+    dx = (4 * np.sin(yy / h * np.pi)).astype(np.float32)
+    f = cv2.remap(f, xx + dx, yy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    f *= (0.85 + 0.25 * (xx / w))[..., None]
+    img = np.clip(cv2.GaussianBlur(f, (0, 0), 0.8) * 255, 0, 255).astype(np.uint8)
+    return _jpeg(_recapture(img, rng, (h, w)), 85)
+
+
+def auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    pos, neg = np.asarray(pos), np.asarray(neg)
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    gt = (pos[:, None] > neg[None, :]).mean()
+    eq = (pos[:, None] == neg[None, :]).mean()
+    return float(gt + 0.5 * eq)
+
+
+def eer_threshold(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
+    best = (1.0, 0.5)
+    for t in np.unique(np.concatenate([pos, neg])):
+        frr, far = float(np.mean(pos < t)), float(np.mean(neg >= t))
+        if abs(frr - far) < best[0]:
+            best = (abs(frr - far), float(t))
+    t = best[1]
+    return t, (float(np.mean(pos < t)) + float(np.mean(neg >= t))) / 2
+
+
+def platt(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Logistic fit p = 1/(1+exp(-(a x + b))) by Newton's method; returns (slope a, threshold -b/a)."""
+    a, b = 1.0, 0.0
+    X = np.column_stack([x, np.ones_like(x)])
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(X @ [a, b])))
+        g = X.T @ (p - y)
+        H = X.T @ (X * (p * (1 - p))[:, None]) + 1e-6 * np.eye(2)
+        step = np.linalg.solve(H, g)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(a), float(-b / a)
+
+
+def main() -> None:
+    pipe = FacePipeline(fallback_detector=None)
+    lv = PassiveLiveness()
+
+    def scores(rgb: np.ndarray) -> tuple[float, float] | None:
+        faces = pipe.detect(rgb, mesh=True)
+        if not faces:
+            return None
+        return lv.raw_scores(rgb, max(faces, key=lambda f: f.box.area))
+
+    smoke = require_data("liveness", "antispoof_samples")
+    rows = []
+    with open(smoke / "labels.csv") as fh:
+        for r in csv.DictReader(fh):
+            s = scores(load_image(smoke / r["image"]))
+            if s is None:
+                rows.append([r["image"], r["label"], "no face", "", "", ""])
+                continue
+            raw = (s[0] + s[1]) / 2
+            rows.append([r["image"], r["label"], s[0], s[1], raw, lv.calibrate(raw)])
+    table(["image", "label", "antispoof (real)", "liveness (live)", "raw mean", "live_score"], rows,
+          "Smoke set: liveness/antispoof_samples (4 images)")
+
+    faces_root = require_data("faces")
+    paths = sorted((faces_root / "deepface_pairs").glob("*.jpg")) + sorted((faces_root / "face_recognition_examples").rglob("*.jpg"))
+    rng = np.random.default_rng(0)
+    res: dict[str, list[tuple[float, float]]] = {"live": [], "screen": [], "print": []}
+    missed = {k: 0 for k in res}
+    t0 = time.perf_counter()
+    for p in paths:
+        rgb = load_image(p)
+        if rgb.std(axis=2).mean() < 2:  # grayscale photo: colour cues absent, skip
+            continue
+        for kind, img in (("live", rgb), ("screen", screen_replay(rgb, rng)), ("print", print_attack(rgb, rng))):
+            s = scores(img)
+            if s is None:
+                missed[kind] += 1
+            else:
+                res[kind].append(s)
+    print(f"[{len(paths)} source photos in {time.perf_counter() - t0:.0f} s]", file=sys.stderr)
+
+    arr = {k: np.asarray(v) for k, v in res.items()}
+    comb = {k: v.mean(1) for k, v in arr.items()}
+    rows = []
+    for label, get in (("antispoof", lambda k: arr[k][:, 0]), ("liveness", lambda k: arr[k][:, 1]), ("mean of both", lambda k: comb[k])):
+        rows.append([label, float(np.mean(get("live"))), float(np.mean(get("screen"))), float(np.mean(get("print"))),
+                     auc(get("live"), get("screen")), auc(get("live"), get("print"))])
+    table(["score", "mean live", "mean screen", "mean print", "AUC live vs screen", "AUC live vs print"], rows,
+          f"Self-made attacks (simulated; live n={len(arr['live'])}, screen n={len(arr['screen'])}, print n={len(arr['print'])}, "
+          f"no face: {missed})")
+
+    neg = np.concatenate([comb["screen"], comb["print"]])
+    t, eer = eer_threshold(comb["live"], neg)
+    slope, thr = platt(np.concatenate([comb["live"], neg]), np.concatenate([np.ones(len(comb["live"])), np.zeros(len(neg))]))
+    table(["quantity", "value"], [["EER threshold (raw mean)", t], ["EER", eer], ["logistic slope", slope], ["logistic 0.5 point", thr]],
+          "Calibration of the combined raw score (paste into liveness.CALIBRATION)")
+
+
+if __name__ == "__main__":
+    main()
