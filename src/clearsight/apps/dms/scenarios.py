@@ -230,3 +230,78 @@ def write_video(bank: FrameBank, scenario: Scenario, fps: int, path: str | Path)
         for p in s.encode():
             c.mux(p)
     return path
+
+
+@dataclass(frozen=True)
+class Expected:
+    type: str
+    detail: str  # level / kind / reason
+    time: float  # the first frame at which the alert is due
+
+
+def expected_alerts(scenario: Scenario, fps: float, settings=None) -> list[Expected]:
+    """Ground truth from the script alone (no perception): when each alert is due.
+
+    Episodes start at their first frame; an alert is due at the first frame whose
+    timestamp reaches start + threshold (cumulative: first frame with > 10 s of
+    glances within the window). Agitation has no scripted ground truth.
+    """
+    from .settings import DmsSettings
+
+    s = settings or DmsSettings()
+    times = scenario.times(fps)
+    states = [scenario.state_at(float(t)) for t in times]
+    out: list[Expected] = []
+
+    def episodes(state: str) -> list[tuple[float, float]]:
+        eps, start = [], None
+        for t, st in zip(times, states):
+            if st == state and start is None:
+                start = float(t)
+            elif st != state and start is not None:
+                eps.append((start, float(t)))
+                start = None
+        if start is not None:
+            eps.append((start, float(times[-1]) + 1.0 / fps))
+        return eps
+
+    def due(start: float, after: float, end: float) -> float | None:
+        ts = [float(t) for t in times if t >= start + after - 1e-9 and t < end]
+        return ts[0] if ts else None
+
+    for a, b in episodes("closed"):
+        for level, thr in (("microsleep", s.microsleep_s), ("sleep", s.sleep_s)):
+            t = due(a, thr, b)
+            if t is not None:
+                out.append(Expected("dms.microsleep", level, t))
+    away = episodes("away")
+    for a, b in away:
+        t = due(a, s.long_glance_s, b)
+        if t is not None:
+            out.append(Expected("dms.distracted", "long_glance", t))
+    for t in times:
+        lo = t - s.cumulative_window_s
+        cum = sum(max(0.0, min(b, t) - max(a, lo)) for a, b in away if a <= t)
+        if cum > s.cumulative_s + 1e-9:
+            out.append(Expected("dms.distracted", "cumulative", float(t)))
+            break
+    for a, b in episodes("blocked"):
+        t = due(a, s.absent_s, b)
+        if t is not None:
+            out.append(Expected("dms.absent", "camera_blocked", t))
+    closed = np.array([st == "closed" for st in states], dtype=np.float64)
+    visible = np.array([st in ("road", "closed", "away") for st in states])
+    for i, t in enumerate(times):
+        if t < s.perclos_window_s - 1e-9:
+            continue
+        lo = t - s.perclos_window_s
+        m = (times >= lo - 1e-9) & (times < t - 1e-9) & visible
+        if m.any() and closed[m].mean() >= s.perclos_drowsy:
+            out.append(Expected("dms.drowsy", "perclos", float(t)))
+            break
+    return sorted(out, key=lambda e: e.time)
+
+
+def detail_of(event) -> str:
+    d = event.data
+    return str(d.get("level") or d.get("kind") or d.get("reason") or ("perclos" if event.type == "dms.drowsy" else ""))

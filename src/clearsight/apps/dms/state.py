@@ -157,7 +157,8 @@ class DriverState:
                 total += part
                 closed += part if c else 0.0
         coverage = t - max(lo, self._first_t if self._first_t is not None else t)
-        if coverage < self.s.perclos_window_s - 1e-6 or total <= 0:
+        # a window mostly without a face (or without frames) says nothing about the eyes
+        if coverage < self.s.perclos_window_s - 1e-6 or total < 0.5 * self.s.perclos_window_s:
             return None, coverage
         return closed / total, coverage
 
@@ -235,7 +236,7 @@ class DriverState:
         self._prev = sig
         self._prev_closed = eyes_closed
         perclos, coverage = self._perclos_value(t)
-        elapsed_blink = min(60.0, t - (self._first_t or t))
+        elapsed_blink = min(60.0, t - (self._first_t if self._first_t is not None else t))
         bpm = len(self._blinks) * 60.0 / elapsed_blink if elapsed_blink >= 10.0 else None
         self.snapshot = StateSnapshot(
             time=t,
