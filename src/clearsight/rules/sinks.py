@@ -542,8 +542,8 @@ class EventRouter:
         self.errors = 0
         self.last_error: str | None = None
 
-    def add_sink(self, sink: Sink, events: Literal["all", "none"] | list[str] = "all") -> None:
-        name = sink.name
+    def add_sink(self, sink: Sink, events: Literal["all", "none"] | list[str] = "all", name: str | None = None) -> None:
+        name = name or sink.name
         if name in self.sinks:
             raise InputError(f"two sinks are named {name!r}; give them distinct `name`s")
         self.sinks[name] = (sink, events)
@@ -552,7 +552,7 @@ class EventRouter:
     def from_config(cls, rules: Sequence[Rule], sinks: Sequence[SinkConfig]) -> EventRouter:
         router = cls(rules)
         for sc in sinks:
-            router.add_sink(sc.build(), sc.default_events())
+            router.add_sink(sc.build(), sc.default_events(), sc.sink_name)
         names = set(router.sinks)
         for r in rules:
             unknown = [a for a in (r.actions or []) if a not in names]
