@@ -67,7 +67,9 @@ def warp_moves(mesh: np.ndarray, params: dict[str, float]) -> tuple[PointMoves, 
     # Extra points that carry a mesh point's move outwards: the visible edge (lashes,
     # the jawline's shading) lies a little outside the mesh contour, and moving a
     # band rather than a line moves that edge too instead of squeezing it.
-    band: list[tuple[np.ndarray, np.ndarray]] = []
+    # Each is (point, displacement) or (point, mesh index): the latter follows that
+    # point's total move, so effects that move the same point (slim + chin) stay rigid.
+    band: list[tuple[np.ndarray, np.ndarray | int]] = []
 
     def add(idx: int, d: np.ndarray) -> None:
         disp[idx] = disp.get(idx, np.zeros(2)) + d
@@ -79,9 +81,14 @@ def warp_moves(mesh: np.ndarray, params: dict[str, float]) -> tuple[PointMoves, 
             c = p[list(contour)].mean(axis=0)
             for i in contour + iris:
                 add(i, (k - 1.0) * (p[i] - c))
+            nose_dir = p[168] - c
             for i in contour[::2]:
+                # the band eases the magnification out (no ring of compression) and
+                # skips the side facing the nose, where both eyes' bands would collide
+                if np.dot(p[i] - c, nose_dir) > 0.3 * np.linalg.norm(p[i] - c) * np.linalg.norm(nose_dir):
+                    continue
                 q = c + EYE_BAND * (p[i] - c)
-                band.append((q, (k - 1.0) * (q - c)))
+                band.append((q, 0.7 * (k - 1.0) * (q - c)))
     s = params.get("face_slim", 0.0)
     if s > 0:
         for side in (g.JAW_RIGHT, g.JAW_LEFT):
@@ -90,7 +97,7 @@ def warp_moves(mesh: np.ndarray, params: dict[str, float]) -> tuple[PointMoves, 
                 d = -MAX_SLIM * s * taper * off * right
                 add(i, d)
                 if taper >= 0.5:
-                    band.append((p[i] + np.sign(off) * 0.12 * span * right, d))
+                    band.append((p[i] + np.sign(off) * 0.12 * span * right, i))
     s = params.get("nose_narrow", 0.0)
     if s > 0:
         for i in g.NOSE_RIGHT_WING + g.NOSE_LEFT_WING:
@@ -112,15 +119,19 @@ def warp_moves(mesh: np.ndarray, params: dict[str, float]) -> tuple[PointMoves, 
         idx = np.array(sorted(disp))
         moves.move(p[idx], p[idx] + np.array([disp[i] for i in idx]))
         moved = p[idx]
+        shift = np.linalg.norm(np.array([disp[i] for i in idx]), axis=1)
         if band:
             bp = np.array([b[0] for b in band])
-            moves.move(bp, bp + np.array([b[1] for b in band]))
+            bd = np.array([disp[b[1]] if isinstance(b[1], int) else b[1] for b in band])
+            moves.move(bp, bp + bd)
             moved = np.vstack([moved, bp])
+            shift = np.concatenate([shift, np.linalg.norm(bd, axis=1)])
         pins = np.array(sorted(set(_PINNED) - set(disp)))
-        # A pin right next to a moved point would demand a steep fold: drop those.
-        dist = np.linalg.norm(p[pins][:, None, :] - moved[None, :, :], axis=2).min(axis=1)
-        pins = pins[dist > 0.08 * span]
-        moves.pin(p[pins])
+        # A pin close to a moved point demands a steep gradient between them, and a
+        # gradient near 1 folds the image: keep pins at least 3x the move away.
+        dist = np.linalg.norm(p[pins][:, None, :] - moved[None, :, :], axis=2)
+        keep = np.all(dist > np.maximum(0.08 * span, 3.0 * shift)[None, :], axis=1)
+        moves.pin(p[pins[keep]])
     return moves, 0.45 * span
 
 
