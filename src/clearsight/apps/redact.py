@@ -73,7 +73,8 @@ class Redactor:
 
                     gallery = Gallery.open()
                 identifier = GalleryIdentifier(gallery, self.config.consent_purpose, f"redact:{camera}")
-            self._recognizer = TrackRecognizer(identifier, RecognizeConfig(samples=3, min_quality=0.3, operating_point="strict"))
+            self._recognizer = TrackRecognizer(identifier, RecognizeConfig(samples=3, min_quality=0.3, operating_point="strict"),
+                                               pipeline=getattr(gallery, "pipeline", None))
             self._tracker = Tracker(TrackConfig(lost_s=1.0, activation_threshold=0.4, min_frames=1), fps=fps)
         self._previous: list[BBox] = []
         self.consented_tracks: set[int] = set()

@@ -25,13 +25,16 @@ class WatchlistAnalyser(RecognitionAnalyser):
     @classmethod
     def from_config(cls, camera: str, config: WatchlistConfig, *, gallery: Any | None = None,
                     identifier: Identifier | None = None, snapshots: bool = True) -> WatchlistAnalyser:
+        pipeline = None
         if identifier is None:
             if gallery is None:
                 from ..gallery import Gallery
 
                 gallery = Gallery.open()
             identifier = GalleryIdentifier(gallery, "watchlist", actor=f"camera:{camera}", group=config.group)
-        recognizer = TrackRecognizer(identifier, config)
+            # the gallery's own embedder: templates of another model would not be comparable
+            pipeline = getattr(gallery, "pipeline", None)
+        recognizer = TrackRecognizer(identifier, config, pipeline=pipeline)
         return cls(camera, recognizer, event_type=WATCHLIST_MATCH, alert_unknown=False, snapshots=snapshots,
                    extra={"group": config.group})
 

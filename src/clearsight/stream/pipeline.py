@@ -161,7 +161,8 @@ class CameraPipeline:
         snapshots = config.output.snapshots
         if config.recognize is not None:
             ident = identifier or GalleryIdentifier(self.gallery, config.recognize_purpose, f"camera:{self.name}")
-            self.analysers.append(RecognitionAnalyser(self.name, TrackRecognizer(ident, config.recognize), snapshots=snapshots))
+            fp = getattr(self._gallery, "pipeline", None) if identifier is None else None
+            self.analysers.append(RecognitionAnalyser(self.name, TrackRecognizer(ident, config.recognize, pipeline=fp), snapshots=snapshots))
         if config.watchlist is not None and config.watchlist.enabled:
             from ..apps.watchlist import WatchlistAnalyser
 
