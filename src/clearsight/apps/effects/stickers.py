@@ -205,8 +205,11 @@ class Stickers:
 
         def oval(i: int) -> np.ndarray:
             if ovals[i] is None:
-                m = g.face_mask(shape, ctx.meshes[i])
-                ovals[i] = cv2.GaussianBlur(m, (0, 0), max(1.0, 0.02 * g.eye_span(ctx.meshes[i]))).astype(np.float32) / 255.0
+                # feathered outwards: fully opaque over the whole face, soft just outside it
+                sigma = max(1.0, 0.02 * g.eye_span(ctx.meshes[i]))
+                r = int(round(2 * sigma))
+                m = cv2.dilate(g.face_mask(shape, ctx.meshes[i]), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+                ovals[i] = cv2.GaussianBlur(m, (0, 0), sigma).astype(np.float32) / 255.0
             return ovals[i]
 
         for rank, i in enumerate(order):
