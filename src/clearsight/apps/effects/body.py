@@ -24,13 +24,47 @@ BODY_PARAMS = ("waist", "legs", "arms")
 MAX_CHANGE = 0.25
 MIN_VISIBILITY = 0.5
 
-# (start, end, half-width as a fraction of shoulder width, param)
+# (start, end, fallback half-width as a fraction of the segment's length, param)
 _LIMBS = (
-    (11, 13, 0.16, "arms"), (13, 15, 0.13, "arms"),
-    (12, 14, 0.16, "arms"), (14, 16, 0.13, "arms"),
-    (23, 25, 0.24, "legs"), (25, 27, 0.18, "legs"),
-    (24, 26, 0.24, "legs"), (26, 28, 0.18, "legs"),
+    (11, 13, 0.18, "arms"), (13, 15, 0.15, "arms"),
+    (12, 14, 0.18, "arms"), (14, 16, 0.15, "arms"),
+    (23, 25, 0.22, "legs"), (25, 27, 0.15, "legs"),
+    (24, 26, 0.22, "legs"), (26, 28, 0.15, "legs"),
 )
+
+
+def half_width(mask: np.ndarray | None, a: np.ndarray, b: np.ndarray, fallback: float) -> float:
+    """Half the person's width across the a->b axis, read from the mask at three
+    places along it; the pose model gives joints, not thickness, and a side-on
+    walker's shoulder width says nothing about their legs."""
+    if mask is None:
+        return fallback
+    d = b - a
+    length = float(np.hypot(*d))
+    if length < 2:
+        return fallback
+    n = np.array([-d[1], d[0]]) / length
+    reach = max(8.0, 0.8 * length)
+    ts = np.linspace(-reach, reach, 81)
+    halves = []
+    for s in (0.3, 0.5, 0.7):
+        pts = (a + s * d)[None, :] + ts[:, None] * n[None, :]
+        vals = cv2.remap(mask, pts[:, 0:1].astype(np.float32), pts[:, 1:2].astype(np.float32), cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)[:, 0]
+        inside = vals > 0.5
+        mid = len(ts) // 2
+        if not inside[mid]:
+            continue
+        lo = mid
+        while lo > 0 and inside[lo - 1]:
+            lo -= 1
+        hi = mid
+        while hi < len(ts) - 1 and inside[hi + 1]:
+            hi += 1
+        halves.append(max(abs(ts[lo]), abs(ts[hi])))
+    if not halves:
+        return fallback
+    return float(np.clip(np.median(halves), 0.3 * fallback, 3.0 * fallback))
 
 
 def _profile(t: np.ndarray) -> np.ndarray:
@@ -89,30 +123,30 @@ class Body:
     def active(self) -> bool:
         return any(abs(v) > 0 for v in self.params.values())
 
-    def segments(self, pose: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
+    def segments(self, pose: np.ndarray, mask: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
         """(start, end, half-width px, change) of every limb that is visible and asked for."""
         vis = pose[:, 2] >= MIN_VISIBILITY
-        if not (vis[11] and vis[12]):
-            return []
-        shoulder = float(np.hypot(*(pose[11, :2] - pose[12, :2])))
         out = []
         for a, b, frac, key in _LIMBS:
             v = self.params.get(key, 0.0)
             if v and vis[a] and vis[b]:
-                out.append((pose[a, :2].astype(np.float64), pose[b, :2].astype(np.float64), frac * shoulder, MAX_CHANGE * v))
+                pa, pb = pose[a, :2].astype(np.float64), pose[b, :2].astype(np.float64)
+                half = half_width(mask, pa, pb, frac * float(np.hypot(*(pb - pa))))
+                out.append((pa, pb, half, MAX_CHANGE * v))
         v = self.params.get("waist", 0.0)
-        if v and vis[23] and vis[24]:
+        if v and vis[11] and vis[12] and vis[23] and vis[24]:
             top = (pose[11, :2] + pose[12, :2]) / 2.0
             hip = (pose[23, :2] + pose[24, :2]) / 2.0
             # the waist: the lower half of the torso, squeezed across the spine
-            a = top + 0.35 * (hip - top)
-            b = hip + 0.1 * (hip - top)
-            out.append((a.astype(np.float64), b.astype(np.float64), 0.5 * shoulder, MAX_CHANGE * v))
+            a = (top + 0.35 * (hip - top)).astype(np.float64)
+            b = (hip + 0.1 * (hip - top)).astype(np.float64)
+            half = half_width(mask, a, b, 0.3 * float(np.hypot(*(hip - top))))
+            out.append((a, b, half, MAX_CHANGE * v))
         return out
 
-    def field(self, shape: tuple[int, int], pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]] | None:
+    def field(self, shape: tuple[int, int], pose: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]] | None:
         """Full-resolution backward maps over the touched rectangle, or None."""
-        segs = self.segments(pose)
+        segs = self.segments(pose, mask)
         if not segs:
             return None
         h, w = shape
@@ -162,11 +196,11 @@ class Body:
         pose = ctx.body
         if pose is None:
             return frame
-        f = self.field(frame.shape[:2], pose)
+        mask = ctx.person_mask
+        f = self.field(frame.shape[:2], pose, mask)
         if f is None:
             return frame
         map_x, map_y, (x0, y0, x1, y1) = f
-        mask = ctx.person_mask
         video = bool(getattr(ctx.perception, "video", True))
         plate = self._update_plate(frame, mask, video)
         person = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
