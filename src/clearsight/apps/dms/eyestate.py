@@ -108,19 +108,22 @@ class EyeContourModel:
             raise ModelError(f"could not start the iris landmark graph: {exc}") from None
         self._lock = threading.Lock()
 
-    def contour(self, crop: np.ndarray) -> np.ndarray:
+    def contour(self, crop: np.ndarray, n: int = 71) -> np.ndarray:
+        """The first `n` contour points (the lid contour is the first 16; reading
+        protobuf landmarks costs more than the model, so callers ask for what they use)."""
         if crop.ndim != 3 or crop.shape[2] != 3 or crop.shape[0] < 4 or crop.shape[1] < 4:
             raise InputError(f"an RGB eye crop is needed, got shape {crop.shape}")
         with self._lock:
             res = self._graph.process({"image": np.ascontiguousarray(crop)})
-        return np.array([[p.x, p.y] for p in res.contour.landmark], dtype=np.float32)
+        lm = res.contour.landmark
+        return np.array([[lm[i].x, lm[i].y] for i in range(min(n, len(lm)))], dtype=np.float32)
 
     def openness(self, crop: np.ndarray, both_orientations: bool = False) -> float:
         """Lid gap / eye width on a crop. The model expects a driver's-right eye; a
         left eye is mirrored by the caller, or `both_orientations` averages both."""
-        o = contour_openness(self.contour(crop))
+        o = contour_openness(self.contour(crop, 16))
         if both_orientations:
-            o = (o + contour_openness(self.contour(np.ascontiguousarray(crop[:, ::-1])))) / 2.0
+            o = (o + contour_openness(self.contour(np.ascontiguousarray(crop[:, ::-1]), 16))) / 2.0
         return o
 
     def close(self) -> None:
