@@ -1,0 +1,96 @@
+"""The live-effects console page in real Chromium with a fake webcam fed from a real
+photo: frames go to POST /v1/effects and come back with the chosen effects."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from ...conftest import data_path
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("CLEARSIGHT_CHROMIUM", "/usr/bin/chromium")
+
+
+def write_y4m(path: Path, bgr: np.ndarray, frames: int = 30) -> None:
+    """A YUV4MPEG2 clip (what Chromium's fake camera reads) repeating one photo."""
+    h, w = bgr.shape[:2]
+    i420 = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes()
+    with open(path, "wb") as fh:
+        fh.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            fh.write(b"FRAME\n" + i420)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    import uvicorn
+
+    from clearsight.config import Settings
+    from clearsight.server.app import create_app
+    from clearsight.server.settings import ServerSettings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("fx-e2e"), models_dir=Settings().model_dir)
+    app = create_app(settings, ServerSettings(warmup=False))
+    _, key = app.state.clearsight.keys.create("client", "fx e2e")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}", key
+    server.should_exit = True
+    thread.join(timeout=20)
+
+
+def test_live_effects_page_with_a_fake_camera(live_server, tmp_path):
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip(f"chromium not found at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    base, key = live_server
+    photo = cv2.imread(str(data_path("faces", "face_recognition_examples", "examples", "obama-480p.jpg")))
+    photo = cv2.resize(photo, (640, 480), interpolation=cv2.INTER_AREA)
+    y4m = tmp_path / "cam.y4m"
+    write_y4m(y4m, photo)
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}"]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = ctx.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(f"{base}/console/static/effects.html")
+        page.locator("#fx-key input[name=key]").fill(key)
+        page.get_by_role("button", name="Use this key").click()
+        page.locator("#fx-preset option[value=party]").wait_for(state="attached", timeout=30_000)
+        page.locator("#fx-preset").select_option("party")
+        assert page.locator("[data-sticker=sunglasses]").is_checked()
+        page.get_by_role("button", name="Start camera").click()
+        page.wait_for_function("Number(document.getElementById('fx-stats').dataset.frames) >= 8", timeout=120_000)
+        url = page.evaluate("document.getElementById('fx-out').toDataURL('image/png')")
+        fps = page.locator("#fx-stats").inner_text()
+        page.screenshot(path=str(tmp_path / "effects_page.png"))
+        page.get_by_role("button", name="Stop").click()
+        browser.close()
+    assert not problems, problems
+    out = cv2.imdecode(np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+    assert out.shape == photo.shape
+    # the fake camera's frame came back with sunglasses and a top hat drawn on the face
+    dark_in, dark_out = (photo.max(axis=2) < 45).mean(), (out.max(axis=2) < 45).mean()
+    assert dark_out > dark_in + 0.01, (dark_in, dark_out, fps)
+    assert np.abs(out.astype(int) - photo).mean() > 3
