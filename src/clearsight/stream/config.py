@@ -103,6 +103,8 @@ class RedactConfig(_Strict):
     consent_purpose: str = "photos"
     margin: float = Field(default=0.25, ge=0, le=2)
     detector: str = "centerface"
+    min_score: float = Field(default=0.3, ge=0.05, le=1)
+    hold_frames: int = Field(default=3, ge=1, le=50)  # keep redacting a face's last boxes this many frames
 
 
 class ZoneConfig(_Strict):

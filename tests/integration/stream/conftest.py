@@ -28,3 +28,17 @@ def composed(shared_data, tmp_path_factory) -> Composed:
     path = tmp_path_factory.mktemp("composed") / "crossing.mp4"
     truth = scene.write(path)
     return Composed(path, people, truth, 25.0)
+
+
+@pytest.fixture(scope="session")
+def small_composed(shared_data, tmp_path_factory) -> Composed:
+    """A shorter, smaller scene (3 people, 640x360, 15 fps) for the costlier CenterFace-per-frame tests."""
+    from clearsight.stream.synthetic import background, crossing_scene, lfw_identities, make_sprite
+
+    people = lfw_identities(shared_data, 3, per_person=2)
+    sprites = [(name, make_sprite(photos[1])) for name, photos in people]
+    scene = crossing_scene(sprites, bg=background(shared_data, (640, 360)), fps=15, seconds_each=1.6, overlap=0.4,
+                           face_width=80)
+    path = tmp_path_factory.mktemp("small") / "crossing.mp4"
+    truth = scene.write(path)
+    return Composed(path, people, truth, 15.0)
