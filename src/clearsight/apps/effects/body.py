@@ -170,24 +170,27 @@ class Body:
         xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
         return xs + fx, ys + fy, (int(x0), int(y0), int(x1), int(y1))
 
-    def _update_plate(self, frame: np.ndarray, mask: np.ndarray, video: bool) -> np.ndarray:
+    def _update_plate(self, frame: np.ndarray, mask: np.ndarray, video: bool, rect: tuple[int, int, int, int]) -> np.ndarray:
         """Background with the person removed: last seen background where known,
-        inpainted (at quarter resolution, it is blurred by the composite anyway) elsewhere."""
-        bg = mask < 0.2
+        inpainted (at quarter resolution: the composite only shows it at the
+        person's edge) inside `rect` where the person has always been."""
+        bg = (mask < 0.2).astype(np.uint8)
         if self._plate is None or self._plate.shape != frame.shape or not video:
             self._plate = frame.copy()
-            self._known = np.zeros(mask.shape, bool)
-        self._plate[bg] = frame[bg]
-        self._known |= bg
-        holes = ~self._known
+            self._known = np.zeros(mask.shape, np.uint8)
+        cv2.copyTo(frame, bg, self._plate)
+        cv2.bitwise_or(self._known, bg, self._known)
+        x0, y0, x1, y1 = rect
+        holes = (self._known[y0:y1, x0:x1] == 0).astype(np.uint8)
         if holes.any():
             q = 4
-            small = cv2.resize(self._plate, None, fx=1 / q, fy=1 / q, interpolation=cv2.INTER_AREA)
-            hole_small = cv2.resize(holes.astype(np.uint8) * 255, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
+            roi = self._plate[y0:y1, x0:x1]
+            small = cv2.resize(roi, (max(1, (x1 - x0) // q), max(1, (y1 - y0) // q)), interpolation=cv2.INTER_AREA)
+            hole_small = cv2.resize(holes * 255, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
             hole_small = cv2.dilate(hole_small, np.ones((3, 3), np.uint8))
             filled = cv2.inpaint(small, hole_small, 3, cv2.INPAINT_TELEA)
-            up = cv2.resize(filled, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
-            self._plate[holes] = up[holes]
+            up = cv2.resize(filled, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+            cv2.copyTo(up, holes, roi)
         return self._plate
 
     def apply(self, frame: np.ndarray, ctx) -> np.ndarray:
@@ -202,13 +205,11 @@ class Body:
             return frame
         map_x, map_y, (x0, y0, x1, y1) = f
         video = bool(getattr(ctx.perception, "video", True))
-        plate = self._update_plate(frame, mask, video)
+        plate = self._update_plate(frame, mask, video, (x0, y0, x1, y1))
         person = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         m_w = cv2.remap(mask, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         out = frame.copy()
-        a = m_w[..., None]
-        region = person.astype(np.float32) * a + plate[y0:y1, x0:x1].astype(np.float32) * (1.0 - a)
-        out[y0:y1, x0:x1] = (region + 0.5).astype(np.uint8)
+        out[y0:y1, x0:x1] = cv2.blendLinear(person, np.ascontiguousarray(plate[y0:y1, x0:x1]), m_w, 1.0 - m_w)
         new_mask = mask.copy()
         new_mask[y0:y1, x0:x1] = m_w
         ctx.person_mask = new_mask
