@@ -53,3 +53,17 @@ def test_ground_truth_is_in_seconds_not_frames():
 def test_drowsy_on_perclos(bank):
     sc = drowsy_scenario()
     _check(sc, 15, _run(bank, sc, 15))
+
+
+def test_agitation_follows_head_motion_energy(bank):
+    from clearsight.apps.dms.scenarios import CALIB, no_event_scenario, restless_scenario
+
+    sc = restless_scenario()
+    with DriverMonitor() as mon:
+        res = [mon.feed(rgb, t) for rgb, t, _ in bank.frames_of(sc, 15)]
+    ag = [e for r in res for e in r.events if e.type == "dms.agitated"]
+    assert len(ag) == 1 and CALIB + 5.0 <= ag[0].time <= CALIB + 12.0
+    assert max(r.agitation.index for r in res if r.signals.time < CALIB) < 0.3
+    calm = no_event_scenario(0.75)  # blinks and 1.2 s mirror checks: never agitated
+    with DriverMonitor() as mon:
+        assert not [e for rgb, t, _ in bank.frames_of(calm, 15) for e in mon.feed(rgb, t).events if e.type == "dms.agitated"]

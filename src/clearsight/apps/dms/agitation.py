@@ -96,7 +96,8 @@ class AgitationMeter:
                 # and back (~90 deg) adds ~9 deg/s to a 10 s window; restless
                 # shaking or repeated jerks add far more
                 steps = np.minimum(np.linalg.norm(np.diff(p[:, 1:], axis=0), axis=1)[ok], 60.0)
-                speed = float(steps.sum() / max(p[-1, 0] - p[0, 0], 1e-3))
+                # over the full window even at start-up: a few jittery first frames are not a rate
+                speed = float(steps.sum() / max(p[-1, 0] - p[0, 0], self.s.agitation_window_s))
         if t <= self._calm_until:
             self._calm_speeds.append(speed)
             if blinks_per_min is not None:

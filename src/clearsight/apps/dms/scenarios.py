@@ -305,3 +305,8 @@ def expected_alerts(scenario: Scenario, fps: float, settings=None) -> list[Expec
 def detail_of(event) -> str:
     d = event.data
     return str(d.get("level") or d.get("kind") or d.get("reason") or ("perclos" if event.type == "dms.drowsy" else ""))
+
+
+def restless_scenario() -> Scenario:
+    """The head snapping between road and side window every 0.4 s for 12 s (agitation cue)."""
+    return Scenario("restless_12s", (("road", CALIB), *((("away", 0.4), ("road", 0.4)) * 15), ("road", 3.0)), "agitated within the restless stretch")

@@ -155,9 +155,12 @@ def rotation_to_pose(rmat: np.ndarray) -> HeadPose:
         pitch = math.atan2(-rmat[1, 2], rmat[1, 1])
         yaw = math.atan2(-rmat[2, 0], sy)
         roll = 0.0
-    # OpenCV pitch about x with y down: positive = chin towards the camera's up? we
-    # want "looks up" positive and "turns to the image right" positive.
-    return HeadPose(yaw=-math.degrees(yaw), pitch=-math.degrees(pitch) if pitch > -math.pi / 2 else 0.0, roll=math.degrees(roll))
+    # With y down and z away from the camera, a positive rotation about x tips the
+    # face down and a positive one about y turns it to the image left; HeadPose
+    # wants "looks up" and "turns to the image right" positive. Checked on real
+    # frames: no_yawn/2484.jpg (head turned to the side window, image right)
+    # gives yaw ~ +58, a roof-mounted camera gives the expected negative pitch.
+    return HeadPose(yaw=-math.degrees(yaw), pitch=-math.degrees(pitch), roll=math.degrees(roll))
 
 
 def head_pose(points: np.ndarray, width: int, height: int) -> tuple[HeadPose, np.ndarray]:
