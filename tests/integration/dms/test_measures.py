@@ -82,3 +82,15 @@ def test_cli_on_a_composed_video(tmp_path):
 def test_cli_missing_file_is_a_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "clearsight.cli", "dms", "--input", str(tmp_path / "nope.mp4")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "not found" in proc.stderr
+
+
+def test_events_carry_a_snapshot_when_asked():
+    from clearsight.apps.dms.monitor import DriverMonitor
+    from clearsight.apps.dms.scenarios import FrameBank, Scenario
+
+    bank = FrameBank.from_dataset(data_path("dms", "drowsiness_yawn_eyes"))
+    sc = Scenario("snap", (("road", 6.0), ("blocked", 2.4)))
+    with DriverMonitor(snapshots=True, camera="cab-1") as mon:
+        events = [e for rgb, t, _ in bank.frames_of(sc, 15) for e in mon.feed(rgb, t).events]
+    assert [(e.type, e.camera, e.data["reason"]) for e in events] == [("dms.absent", "cab-1", "camera_blocked")]
+    assert events[0].snapshot_jpeg[:2] == b"\xff\xd8"

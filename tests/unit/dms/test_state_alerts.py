@@ -122,3 +122,22 @@ def test_frame_conditions_dark_and_blocked():
     dark = (textured // 4).astype(np.uint8)
     c = frame_conditions(dark)
     assert c.too_dark and not c.blocked
+
+
+def test_monitor_rejects_bad_frames_and_backwards_time():
+    import numpy as np
+
+    from clearsight.apps.dms.monitor import DriverMonitor, FrameError
+    from clearsight.errors import InputError
+
+    with DriverMonitor(eye_model=False) as mon:
+        with pytest.raises(FrameError):
+            mon.feed(np.zeros((10, 10), np.uint8), 0.0)
+        with pytest.raises(InputError):
+            mon.feed(np.zeros((48, 64, 3), np.float32), 0.0)
+        with pytest.raises(FrameError):
+            mon.feed(np.zeros((48, 64, 3), np.uint8), float("nan"))
+        r = mon.feed(np.zeros((48, 64, 3), np.uint8), 1.0)
+        assert not r.signals.face_present and r.signals.conditions.blocked
+        with pytest.raises(FrameError):
+            mon.feed(np.zeros((48, 64, 3), np.uint8), 0.5)

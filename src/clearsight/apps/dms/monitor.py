@@ -56,6 +56,7 @@ class DriverMonitor:
         expression: ExpressionFn | None = None,
         eye_model: bool = True,
         static: bool = False,
+        snapshots: bool = False,
     ) -> None:
         self.settings = settings or DmsSettings()
         s = self.settings
@@ -64,6 +65,8 @@ class DriverMonitor:
         self.alerts = AlertEngine(s, camera)
         self.agitation = AgitationMeter(s, expression if expression is not None else optional_expression_model())
         self._last_t: float | None = None
+        # a JPEG of the triggering frame on each event, for the console and sinks
+        self._snapshots = snapshots
 
     def feed(self, rgb: np.ndarray, timestamp: float) -> MonitorResult:
         if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
@@ -78,6 +81,13 @@ class DriverMonitor:
         st = self.state.update(sig)
         ag = self.agitation.update(sig, st.blinks_per_min, rgb)
         events = self.alerts.update(st, ag)
+        if events and self._snapshots:
+            from dataclasses import replace
+
+            from ...io import encode_jpeg
+
+            jpeg = encode_jpeg(rgb, quality=80)
+            events = [replace(e, snapshot_jpeg=jpeg) for e in events]
         return MonitorResult(sig, st, ag, events)
 
     @property
