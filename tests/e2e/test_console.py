@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import REPO, data_path
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = pytest.mark.e2e
 
 CHROMIUM = os.environ.get("CLEARSIGHT_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPO / "artifacts" / "e2e"

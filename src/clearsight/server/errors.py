@@ -81,7 +81,7 @@ def problem_response(
 # every documented error is a problem.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": _title(status)}
-    for status in (400, 401, 403, 404, 413, 422, 429, 503)
+    for status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503)
 }
 
 

@@ -344,14 +344,20 @@ pages.audit = async function () {
         h("td", {}, h("span", { class: "badge neutral" }, e.action)),
         h("td", {}, e.purpose || "—"),
         h("td", { class: "mono" }, e.target || "—"),
-        h("td", {}, h("span", { class: `badge ${e.outcome === "ok" || e.outcome === "success" ? "ok" : "warn"}` }, e.outcome)),
-        h("td", { class: "mono" }, e.details && Object.keys(e.details).length ? JSON.stringify(e.details) : "")))))) :
+        h("td", {}, h("span", { class: `badge ${outcomeClass(e.outcome)}` }, e.outcome)),
+        h("td", { class: "mono details" }, e.details && Object.keys(e.details).length ? JSON.stringify(e.details) : "")))))) :
       h("p", { class: "muted" }, "The audit log is empty."));
   } catch (err) { list.replaceChildren(errorBox(err)); }
   return [h("div", { class: "row", style: "justify-content:space-between;align-items:center" },
     h("div", {}, h("h1", {}, "Audit"), h("p", { class: "lead" }, "Every search, enrolment, consent change and erasure, newest first. Entries are hash-chained.")), check),
     status, h("div", { class: "card" }, list)];
 };
+
+function outcomeClass(outcome) {
+  if (["rejected", "denied", "error", "failed"].includes(outcome)) return "bad";
+  if (outcome === "no_match") return "neutral";
+  return "ok"; // ok, match, and the operating point a match passed
+}
 
 pages.models = async function () {
   const out = h("div", { class: "card" }, h("p", { class: "muted" }, "Loading…"));
@@ -411,6 +417,7 @@ async function route() {
     if (a.dataset.page === page) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
   const main = document.getElementById("main");
+  document.getElementById("toast").replaceChildren(); // notes belong to the page they came from
   main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   const content = await pages[page]();
   main.replaceChildren(...[content].flat());
