@@ -20,6 +20,14 @@ from .signals import FrameSignals, SignalExtractor
 from .state import Calibration, DriverState, StateSnapshot
 
 
+def _configured_settings() -> DmsSettings:
+    """`Settings().dms` once the lead wires DmsSettings into the platform config, else defaults."""
+    from ...config import get_settings
+
+    dms = getattr(get_settings(), "dms", None)
+    return dms if isinstance(dms, DmsSettings) else DmsSettings()
+
+
 class FrameError(InputError):
     code = "dms_bad_frame"
 
@@ -58,7 +66,7 @@ class DriverMonitor:
         static: bool = False,
         snapshots: bool = False,
     ) -> None:
-        self.settings = settings or DmsSettings()
+        self.settings = settings or _configured_settings()
         s = self.settings
         self.extractor = SignalExtractor(static=static, dark_below=s.dark_below, blocked_contrast_below=s.blocked_contrast_below, eye_model=eye_model)
         self.state = DriverState(s, calibration)

@@ -11,7 +11,7 @@ yields the same durations up to one frame interval.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,9 +28,19 @@ class Calibration:
     gaze_yaw: float
     gaze_pitch: float
     done: bool = False
+    # neutral head pose (degrees); off-road decisions use the gaze, which includes it
+    head_yaw: float = 0.0
+    head_pitch: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"open_baseline": round(self.open_baseline, 4), "gaze_yaw": round(self.gaze_yaw, 2), "gaze_pitch": round(self.gaze_pitch, 2), "done": self.done}
+        return {
+            "open_baseline": round(self.open_baseline, 4),
+            "gaze_yaw": round(self.gaze_yaw, 2),
+            "gaze_pitch": round(self.gaze_pitch, 2),
+            "head_yaw": round(self.head_yaw, 2),
+            "head_pitch": round(self.head_pitch, 2),
+            "done": self.done,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +109,7 @@ class DriverState:
         self.s = settings or DmsSettings()
         self.calibration = calibration or Calibration(self.s.default_open_baseline, 0.0, 0.0, done=False)
         self._calib_open: list[float] = []
-        self._calib_gaze: list[tuple[float, float]] = []
+        self._calib_gaze: list[tuple[float, ...]] = []
         self._calib_time = 0.0
         self._prev: FrameSignals | None = None
         self._prev_closed: bool | None = None
@@ -131,10 +141,11 @@ class DriverState:
         if c.done or sig.openness is None or sig.gaze is None:
             return
         self._calib_open.append(sig.openness)
-        self._calib_gaze.append(sig.gaze)
+        self._calib_gaze.append((*sig.gaze, *((sig.pose.yaw, sig.pose.pitch) if sig.pose else sig.gaze)))
         self._calib_time += dt
         g = np.asarray(self._calib_gaze)
         c.gaze_yaw, c.gaze_pitch = float(np.median(g[:, 0])), float(np.median(g[:, 1]))
+        c.head_yaw, c.head_pitch = float(np.median(g[:, 2])), float(np.median(g[:, 3]))
         # 75th percentile: blinks (low) do not drag the open baseline down
         c.open_baseline = max(float(np.percentile(self._calib_open, 75)), 1e-3)
         if self._calib_time >= self.s.calibration_s:
