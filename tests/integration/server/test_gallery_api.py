@@ -170,3 +170,20 @@ def test_withdraw_consent_then_erase(service, assert_problem):
     assert_problem(c.get(f"/v1/identities/{ident['id']}", headers=op), 404, "not_found")
     audit = c.get("/v1/audit?limit=1000", headers=keys["admin"]).json()["items"]
     assert any(e["action"] == "erase" and e["target"] == ident["id"] for e in audit)
+
+
+def test_blurred_enrolment_photo_is_refused_with_reasons_and_nothing_is_stored(service, assert_problem):
+    import io
+
+    from PIL import Image, ImageFilter
+
+    c, keys = service
+    op = keys["operator"]
+    ident = c.post("/v1/identities", headers=op, json={"display_name": "Blurry"}).json()
+    c.post(f"/v1/identities/{ident['id']}/consents", headers=op, json={"purpose": "kyc", "legal_basis": "contract", "granted_by": "Blurry"})
+    img = Image.open(data_path(*KNN, "train", "kit_harington", "john1.jpeg")).convert("RGB").filter(ImageFilter.GaussianBlur(6))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG")
+    p = assert_problem(c.post(f"/v1/identities/{ident['id']}/faces", headers=op, files={"image": ("b.jpg", buf.getvalue())}), 422, "quality_rejected")
+    assert p["reasons"] == ["blurry"]
+    assert c.get(f"/v1/identities/{ident['id']}", headers=op).json()["template_count"] == 0
