@@ -207,6 +207,7 @@ class IdentityPage(BaseModel):
     items: list[IdentityOut]
     offset: int
     limit: int
+    total: int
 
 
 class ConsentCreate(BaseModel):

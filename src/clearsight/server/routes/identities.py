@@ -53,7 +53,7 @@ def list_identities(
     """Enrolled people with their consent records (no biometric data)."""
     g = state.gallery
     items = [identity_out(state, i) for i in g.list_identities(offset=offset, limit=limit)]
-    return IdentityPage(items=items, offset=offset, limit=limit)
+    return IdentityPage(items=items, offset=offset, limit=limit, total=g.count_identities())
 
 
 @router.post("/identities", response_model=IdentityOut, status_code=201)

@@ -189,7 +189,8 @@ pages.identities = async function () {
     add && (add.hidden = false);
     try {
       const data = await api("GET", "/v1/identities?limit=200");
-      list.replaceChildren(identityTable(data.items, canWrite, refresh));
+      list.replaceChildren(identityTable(data.items, canWrite, refresh),
+        data.total > data.items.length ? h("p", { class: "muted" }, `Showing the first ${data.items.length} of ${data.total}.`) : null);
     } catch (err) { list.replaceChildren(errorBox(err)); }
   }
   refresh();
