@@ -214,6 +214,12 @@ def test_console_tour(server, browser):
     assert overflow <= 1
     _shot(page, "08-mobile-verify")
 
+    # the API docs render from files served locally (no CDN)
+    page.goto(base + "/docs")
+    page.locator(".swagger-ui .info").wait_for(timeout=30_000)
+    assert "Clearsight" in page.locator(".swagger-ui .info").inner_text()
+    _shot(page, "09-api-docs")
+
     assert not problems, problems  # no JS errors, no CSP violations
     assert not offsite, offsite  # nothing fetched from anywhere but this server
     ctx.close()
