@@ -42,6 +42,7 @@ class Permission(str, Enum):
     AUDIT_READ = "audit:read"
     MODELS_READ = "models:read"
     KEYS_ADMIN = "keys:admin"
+    RETENTION = "retention:purge"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

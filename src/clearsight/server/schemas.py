@@ -302,3 +302,16 @@ class AuditVerificationOut(BaseModel):
 
 class EraseOut(BaseModel):
     erased: str
+
+
+class IdentityExport(BaseModel):
+    identity: dict[str, Any]
+    consents: list[dict[str, Any]]
+    groups: list[str]
+    templates: list[dict[str, Any]]
+
+
+class PurgeOut(BaseModel):
+    consents_purged: int
+    templates_purged: int
+    identities_affected: int

@@ -189,3 +189,15 @@ def test_blurred_enrolment_photo_is_refused_with_reasons_and_nothing_is_stored(s
     p = assert_problem(c.post(f"/v1/identities/{ident['id']}/faces", headers=op, files={"image": ("b.jpg", buf.getvalue())}), 422, "quality_rejected")
     assert p["reasons"] == ["blurry"]
     assert c.get(f"/v1/identities/{ident['id']}", headers=op).json()["template_count"] == 0
+
+
+def test_export_is_audited_and_purge_is_admin_only(service, people, assert_problem):
+    c, keys = service
+    exp = c.get(f"/v1/identities/{people['Barack Obama']}/export", headers=keys["auditor"]).json()
+    assert exp["identity"]["display_name"] == "Barack Obama" and len(exp["templates"]) == 1
+    assert "vector" not in str(exp) and exp["consents"][0]["purpose"] == "access"
+    audit = c.get("/v1/audit?limit=1000", headers=keys["auditor"]).json()["items"]
+    assert any(e["action"] == "export" and e["target"] == people["Barack Obama"] for e in audit)
+    assert_problem(c.post("/v1/retention/purge", headers=keys["operator"]), 403, "forbidden")
+    r = c.post("/v1/retention/purge", headers=keys["admin"]).json()
+    assert set(r) == {"consents_purged", "templates_purged", "identities_affected"}

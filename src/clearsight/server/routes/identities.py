@@ -22,7 +22,9 @@ from ..schemas import (
     EraseOut,
     IdentityCreate,
     IdentityOut,
+    IdentityExport,
     IdentityPage,
+    PurgeOut,
 )
 from ..state import ServiceState
 
@@ -151,3 +153,22 @@ def withdraw_consent(
 ) -> ConsentOut:
     """Withdraw a consent: the person stops matching searches for that purpose at once."""
     return consent_out(state.gallery.withdraw_consent(consent_id, actor=key.actor))
+
+
+@router.get("/identities/{identity_id}/export", response_model=IdentityExport)
+def export_identity(
+    identity_id: str = IdPath,
+    key: ApiKey = Depends(require(Permission.IDENTITIES_READ)),
+    state: ServiceState = Depends(get_state),
+) -> IdentityExport:
+    """Everything held about a person except biometric data: for access requests (audited)."""
+    return IdentityExport(**state.gallery.export_identity(identity_id, actor=key.actor))
+
+
+@router.post("/retention/purge", response_model=PurgeOut, tags=["retention"])
+def purge_expired(
+    key: ApiKey = Depends(require(Permission.RETENTION)), state: ServiceState = Depends(get_state)
+) -> PurgeOut:
+    """Apply retention now: drop expired/withdrawn consents and the templates left without
+    a legal basis (admin only; also what a scheduled job would call)."""
+    return PurgeOut(**state.gallery.purge_expired(actor=key.actor).to_dict())
