@@ -138,7 +138,8 @@ class FaceSystem:
         return out
 
 
-def clearsight_system(detector: str = "mediapipe", embedder: str = "dlib-resnet", fallback: str | None = "centerface") -> FaceSystem:
+def clearsight_system(detector: str | None = None, embedder: str | None = None, fallback: str | None = "centerface") -> FaceSystem:
+    """Our pipeline; None means the configured default (what users get)."""
     from clearsight.errors import NoFaceError
     from clearsight.face.pipeline import FacePipeline
 
@@ -150,7 +151,7 @@ def clearsight_system(detector: str = "mediapipe", embedder: str = "dlib-resnet"
         except NoFaceError:
             return None
 
-    label = f"clearsight {detector}{'+' + fallback if fallback else ''} / {embedder}"
+    label = f"clearsight {pipe.detector_name}{'+' + fallback if fallback else ''} / {pipe.embedder_name}"
     sys_ = FaceSystem(label, template, lambda a, b: float(np.dot(a, b)))
     sys_.pipeline = pipe  # type: ignore[attr-defined]
     return sys_

@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--embedder", action="append", default=None)
     ap.add_argument("--detector", default="mediapipe")
     args = ap.parse_args()
-    embedders = args.embedder or ["dlib-resnet"]
+    embedders = args.embedder or ["dlib-resnet-onnx"]
 
     lfw = require_data("faces", "lfw_gray")
     with open(lfw / "pairs_fold1.csv") as fh:
