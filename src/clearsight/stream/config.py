@@ -135,6 +135,11 @@ class OutputConfig(_Strict):
     snapshots: bool = True  # attach a JPEG crop to track/identity events
     face_seen: Literal["per_track", "off"] = "per_track"
 
+    @field_validator("face_seen", mode="before")
+    @classmethod
+    def _yaml_off(cls, v: object) -> object:
+        return "off" if v is False else v  # YAML 1.1 reads a bare `off` as false
+
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 
