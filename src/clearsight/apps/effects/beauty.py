@@ -215,8 +215,7 @@ class Beauty:
         for mesh in ctx.meshes:
             tone_face(frame, mesh, self.params.get("smooth_skin", 0.0), self.params.get("brighten", 0.0), out)
         if any(self.params.get(k, 0) > 0 for k in WARP_PARAMS):
-            src = out.copy()
             for mesh in ctx.meshes:
-                warp_face(src, mesh, self.params, out=out)
-                src[:] = out
+                # in place is safe: remap builds the whole warped rectangle before it is written back
+                warp_face(out, mesh, self.params, out=out)
         return out

@@ -48,13 +48,13 @@ class PointMoves:
 
 
 def _dedupe(dst: np.ndarray, src: np.ndarray, min_dist: float) -> tuple[np.ndarray, np.ndarray]:
-    """Drop control points closer than min_dist to an earlier one (the first wins):
-    near-duplicates make the interpolation system ill-conditioned and fold the image."""
-    d = np.linalg.norm(dst[:, None, :] - dst[None, :, :], axis=2)
-    keep: list[int] = []
-    for i in range(len(dst)):
-        if not keep or d[i, keep].min() >= min_dist:
-            keep.append(i)
+    """Drop every control point within `min_dist` of an earlier one (moves are listed
+    before pins, so moves win): near-duplicates make the interpolation system
+    ill-conditioned and fold the image."""
+    from scipy.spatial.distance import cdist
+
+    close = np.triu(cdist(dst, dst) < min_dist, 1)
+    keep = ~close.any(axis=0)
     return dst[keep], src[keep]
 
 
@@ -63,13 +63,21 @@ def inverse_field(moves: PointMoves, radius: float, min_dist: float = 1.5) -> tu
 
     Backward because remapping samples the source for every output pixel: fitting
     the field at the destinations makes each moved point land exactly where asked.
+    Pins beyond two kernel radii of every moving point cannot influence the field
+    and are dropped before solving.
     """
+    from scipy.spatial.distance import cdist
+
     src, dst = moves.arrays()
-    if not len(src) or float(np.abs(src - dst).max()) < 0.05:
+    if not len(src):
         return None
-    dst, src = _dedupe(dst, src, min_dist)
-    d = np.linalg.norm(dst[:, None, :] - dst[None, :, :], axis=2) / radius
-    k = _wendland(d) + 1e-6 * np.eye(len(dst))
+    shift = np.abs(src - dst).max(axis=1)
+    if float(shift.max()) < 0.05:
+        return None
+    moving = shift >= 0.05
+    near = cdist(dst, dst[moving]).min(axis=1) <= 2.0 * radius
+    dst, src = _dedupe(dst[near], src[near], min_dist)
+    k = _wendland(cdist(dst, dst) / radius) + 1e-6 * np.eye(len(dst))
     # OpenCV's Cholesky, not numpy's: numpy hands even a 200x200 system to a threaded
     # BLAS whose workers spin against MediaPipe's threads (hundreds of ms on 2 cores).
     ok, weights = cv2.solve(k, src - dst, flags=cv2.DECOMP_CHOLESKY)
