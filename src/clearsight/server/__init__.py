@@ -1,7 +1,19 @@
-"""The REST service and web console (FastAPI): `create_app()`, served by `clearsight serve`."""
+"""The REST service and web console (FastAPI): `create_app()`, served by `clearsight serve`.
+
+`create_app` is imported lazily so `clearsight.config` can import
+`clearsight.server.settings.ServerSettings` without pulling in FastAPI.
+"""
 
 from __future__ import annotations
 
-from .app import create_app
+from typing import Any
 
 __all__ = ["create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

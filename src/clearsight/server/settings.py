@@ -5,10 +5,13 @@ variables itself, so configuration works either way.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ..config import Settings, get_settings
+if TYPE_CHECKING:  # config may import ServerSettings from here: no import cycle at run time
+    from ..config import Settings
 
 
 class RateLimits(BaseModel):
@@ -41,6 +44,8 @@ class _EnvServerSettings(BaseSettings):
 
 
 def server_settings(settings: Settings | None = None) -> ServerSettings:
+    from ..config import get_settings
+
     settings = settings or get_settings()
     nested = getattr(settings, "server", None)
     if isinstance(nested, ServerSettings):
