@@ -42,8 +42,10 @@ def ensure_admin_key(settings) -> str | None:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="interface to listen on (0.0.0.0 exposes it to the network)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    host: Annotated[
+        Optional[str], typer.Option(help="interface to listen on [default: 127.0.0.1; 0.0.0.0 exposes it to the network]")
+    ] = None,
+    port: Annotated[Optional[int], typer.Option(help="TCP port [default: 8000]")] = None,
     data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="gallery, keys and audit log live here")] = None,
     log_level: Annotated[str, typer.Option(help="critical | error | warning | info | debug")] = "info",
 ) -> None:
@@ -55,10 +57,15 @@ def serve(
 
     from .app import create_app
 
+    from .settings import server_settings
+
     settings = _settings(data_dir)
+    server = server_settings(settings)
+    host = host or server.host
+    port = port or server.port
     try:
         first_key = ensure_admin_key(settings)
-        app = create_app(settings)
+        app = create_app(settings, server)
     except ClearsightError as exc:
         _fail(exc)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
@@ -72,6 +79,8 @@ def serve(
             "More keys: clearsight keys create --role operator|auditor|client\n"
         )
     typer.echo("Models load in the background; /readyz reports when they are ready.")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"Note: listening on {host}: put TLS (a reverse proxy) in front before exposing it to a network.")
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
 
 
