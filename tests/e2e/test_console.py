@@ -206,19 +206,43 @@ def test_console_tour(server, browser):
     assert page.locator("#models .badge.ok").count() >= 3
     _shot(page, "07-models")
 
+    # an admin creates an auditor key in the console; the auditor sees only what the role allows
+    page.get_by_role("link", name="Keys").click()
+    page.locator("select[name=role]").select_option("auditor")
+    page.get_by_label("Name").fill("DPO")
+    page.get_by_role("button", name="Create key").click()
+    new_key = page.locator("#new-key-value")
+    new_key.wait_for()
+    auditor_key = new_key.input_value()
+    assert auditor_key.startswith("cs_")
+    page.locator("#keys tr", has_text="DPO").wait_for()
+    _shot(page, "08-keys")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("API key").fill(auditor_key)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#identities").wait_for()
+    visible = [a.inner_text() for a in page.locator("#nav a").all() if a.is_visible()]
+    assert visible == ["Identities", "Audit", "Models"], visible
+    assert page.get_by_role("button", name="Enrol a person").count() == 0
+    assert page.get_by_role("button", name="Erase Barack Obama").count() == 0
+    page.goto(base + "/#/search")  # a page the role may not use sends it back to an allowed one
+    page.locator("#identities").wait_for()
+    page.get_by_role("link", name="Audit").click()
+    page.locator("#audit").wait_for()
+
     # narrow screens: still usable (nav wraps, nothing overflows horizontally)
     page.set_viewport_size({"width": 390, "height": 844})
-    page.get_by_role("link", name="Verify").click()
-    page.get_by_role("button", name="Compare faces").wait_for()
+    page.get_by_role("link", name="Identities").click()
+    page.locator("#identities").wait_for()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1
-    _shot(page, "08-mobile-verify")
+    _shot(page, "09-mobile-identities")
 
     # the API docs render from files served locally (no CDN)
     page.goto(base + "/docs")
     page.locator(".swagger-ui .info").wait_for(timeout=30_000)
     assert "Clearsight" in page.locator(".swagger-ui .info").inner_text()
-    _shot(page, "09-api-docs")
+    _shot(page, "10-api-docs")
 
     assert not problems, problems  # no JS errors, no CSP violations
     assert not offsite, offsite  # nothing fetched from anywhere but this server

@@ -354,6 +354,54 @@ pages.audit = async function () {
     status, h("div", { class: "card" }, list)];
 };
 
+pages.keys = async function () {
+  const list = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  const shown = h("div", { id: "new-key" });
+  const role = h("select", { name: "role" },
+    h("option", { value: "operator" }, "operator — faces, identities, search"),
+    h("option", { value: "auditor" }, "auditor — audit log, read-only identities"),
+    h("option", { value: "client" }, "client — detect and verify only"),
+    h("option", { value: "admin" }, "admin — everything"));
+  const name = h("input", { type: "text", name: "name", maxlength: 100, placeholder: "e.g. front desk, DPO, door kiosk" });
+  const go = h("button", { type: "submit" }, "Create key");
+  async function refresh() {
+    try {
+      const keys = await api("GET", "/v1/keys");
+      list.replaceChildren(h("div", { class: "table-wrap" }, h("table", { id: "keys" },
+        h("thead", {}, h("tr", {}, ["Id", "Name", "Role", "Created", "Last used", "Status", ""].map((t) => h("th", {}, t)))),
+        h("tbody", {}, keys.map((k) => h("tr", { "data-id": k.id },
+          h("td", { class: "mono" }, k.id), h("td", {}, k.name), h("td", {}, h("span", { class: "badge neutral" }, k.role)),
+          h("td", {}, fmtTime(k.created_at)), h("td", {}, fmtTime(k.last_used_at)),
+          h("td", {}, k.revoked_at ? h("span", { class: "badge bad" }, "revoked") : h("span", { class: "badge ok" }, "active")),
+          h("td", { style: "text-align:right" }, k.revoked_at || k.id === me.id ? null : h("button", { class: "danger", type: "button", "aria-label": `Revoke ${k.name}`, onclick: async () => {
+            if (!confirm(`Revoke the key “${k.name}”? Anything using it stops working at once.`)) return;
+            try { await api("DELETE", `/v1/keys/${encodeURIComponent(k.id)}`); toast(`${k.name} revoked`); refresh(); } catch (err) { toast(err.message); }
+          } }, "Revoke"))))))));
+    } catch (err) { list.replaceChildren(errorBox(err)); }
+  }
+  const form = h("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    const done = busy(go, "Creating…");
+    try {
+      const k = await api("POST", "/v1/keys", { role: role.value, name: name.value.trim() });
+      const value = h("input", { type: "text", readonly: true, value: k.key, class: "mono", id: "new-key-value", "aria-label": "new API key" });
+      shown.replaceChildren(h("div", { class: "notice" },
+        h("strong", {}, `New ${k.role} key “${k.name}”. Copy it now: it is shown only once.`), value,
+        h("button", { type: "button", class: "ghost", style: "margin-top:.5rem", onclick: async () => {
+          value.select();
+          try { await navigator.clipboard.writeText(k.key); toast("Copied"); } catch (e2) { document.execCommand("copy"); }
+        } }, "Copy")));
+      name.value = "";
+      refresh();
+    } catch (err) { shown.replaceChildren(errorBox(err)); } finally { done(); }
+  } },
+    h("h2", {}, "Create an API key"),
+    h("div", { class: "row" }, h("label", {}, "Role", role), h("label", {}, "Name", name), h("div", {}, go, h("div", { style: "height:.75rem" }))),
+    shown);
+  refresh();
+  return [h("h1", {}, "API keys"), h("p", { class: "lead" }, "Keys for people and systems. Only a hash is stored; a key is shown once, when created."), form, h("div", { class: "card" }, list)];
+};
+
 function outcomeClass(outcome) {
   if (["rejected", "denied", "error", "failed"].includes(outcome)) return "bad";
   if (outcome === "no_match") return "neutral";
@@ -380,7 +428,7 @@ pages.models = async function () {
 };
 
 // ---------------------------------------------------------------- shell
-const NEEDS = { verify: "faces:analyze", identities: "identities:read", search: "gallery:search", audit: "audit:read", models: "models:read" };
+const NEEDS = { verify: "faces:analyze", identities: "identities:read", search: "gallery:search", audit: "audit:read", models: "models:read", keys: "keys:admin" };
 
 function signInPage(message) {
   const input = h("input", { type: "password", name: "key", id: "key", autocomplete: "off", placeholder: "cs_…", required: true });
