@@ -17,7 +17,7 @@ says how many cores this run saw.
 import argparse
 import asyncio
 import os
-import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, lfw_identification_subset, require_data, table  # noqa: E402
+from _common import lfw_identification_subset, require_data, table  # noqa: E402
 
 PURPOSE = "access"
 
@@ -275,6 +275,7 @@ def main() -> None:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
