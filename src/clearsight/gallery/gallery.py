@@ -33,7 +33,7 @@ from . import audit as audit_log
 from .consent import Purpose, parse_expiry, parse_purpose, to_consent, valid_consent_clause
 from .errors import ConflictError, ConsentRequiredError, NotFoundError, QualityRejectedError, TemplateKeyError
 from .index.base import VectorIndex, create_index, reconcile
-from .protection import Protector, add_key_to_file, drop_keys_from_file, load_keyring
+from .protection import KeyRing, Protector, add_key_to_file, drop_keys_from_file, load_keyring
 from .records import (
     AuditEntry,
     AuditVerification,
@@ -437,7 +437,7 @@ class Gallery:
             raise ConsentRequiredError(
                 f"identity {identity_id!r} has no valid consent or legal basis; record one before enrolling")
 
-    def _duplicate_warnings(self, identity_id: str, vec: np.ndarray) -> list[str]:
+    def _duplicate_warnings(self, identity_id: str, vec: np.ndarray, prot: Protector) -> list[str]:
         try:
             strict = operating_point(self.model_id, "strict")
         except (ModelError, InputError):
@@ -445,7 +445,9 @@ class Gallery:
         idx = self.sync()
         if idx is None or len(idx) == 0:
             return []
-        hits = self._rescore(idx, vec, 20, purpose=None, group_id=None, exclude=identity_id)
+        if prot is not self._protector:
+            return []  # a rotation swapped keys meanwhile; skip the advisory check
+        hits = self._rescore(idx, vec, 20, purpose=None, group_id=None, exclude=identity_id, protector=prot)
         return [f"face already matches identity {iid} ({name}) at similarity {sim:.3f}, above the strict "
                 f"operating point ({strict.threshold:.3f})"
                 for iid, (sim, _tid, name) in hits.items() if sim >= strict.threshold]
@@ -454,33 +456,37 @@ class Gallery:
                 source_sha: str | None, image_bytes: bytes | None) -> EnrolResult:
         v = np.asarray(embedding.vector, dtype=np.float32)
         v = v / max(float(np.linalg.norm(v)), 1e-12)
-        t = self._protector.transform(v)
-        warnings = self._duplicate_warnings(identity_id, t)
+        prot = self._protector
+        warnings = self._duplicate_warnings(identity_id, prot.transform(v), prot)
         aad = _aad(identity_id, self.model_id)
-        kid, nonce, ct = self._protector.encrypt(t, aad)
         image_path = None
-        with self._session() as s, s.begin():
-            if s.get(IdentityRow, str(identity_id)) is None:  # erased meanwhile
-                raise NotFoundError(f"no identity {identity_id!r}")
-            row = TemplateRow(identity_id=str(identity_id), model=self.model_id, dim=int(v.shape[0]), key_id=kid,
-                              nonce=nonce, ciphertext=ct, quality_score=quality.score if quality else None,
-                              quality=quality.to_dict() if quality else None, source_sha256=source_sha,
-                              created_at=utcnow())
-            s.add(row)
-            s.flush()
-            if image_bytes is not None:
-                self._images_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-                image_path = str(self._images_dir / f"{row.id}.bin")
-                Path(image_path).write_bytes(self._protector.encrypt_blob(image_bytes, aad))
-                row.image_path = image_path
-            audit_log.append(s, actor=actor, action="enrol", target=str(identity_id), outcome="ok",
-                             details={"template_id": str(row.id), "model": self.model_id,
-                                      "quality": round(quality.score, 3) if quality else None,
-                                      "warnings": len(warnings)})
-            tid = int(row.id)
+        # Encrypt, commit and index under one lock: a key rotation can never slip in
+        # between and leave a row protected by a key it is about to retire.
         with self._index_lock:
+            prot = self._protector
+            t = prot.transform(v)
+            kid, nonce, ct = prot.encrypt(t, aad)
+            with self._session() as s, s.begin():
+                if s.get(IdentityRow, str(identity_id)) is None:  # erased meanwhile
+                    raise NotFoundError(f"no identity {identity_id!r}")
+                row = TemplateRow(identity_id=str(identity_id), model=self.model_id, dim=int(v.shape[0]), key_id=kid,
+                                  nonce=nonce, ciphertext=ct, quality_score=quality.score if quality else None,
+                                  quality=quality.to_dict() if quality else None, source_sha256=source_sha,
+                                  created_at=utcnow())
+                s.add(row)
+                s.flush()
+                if image_bytes is not None:
+                    self._images_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    image_path = str(self._images_dir / f"{row.id}.bin")
+                    Path(image_path).write_bytes(prot.encrypt_blob(image_bytes, aad))
+                    row.image_path = image_path
+                audit_log.append(s, actor=actor, action="enrol", target=str(identity_id), outcome="ok",
+                                 details={"template_id": str(row.id), "model": self.model_id,
+                                          "quality": round(quality.score, 3) if quality else None,
+                                          "warnings": len(warnings)})
+                tid = int(row.id)
             idx = self._ensure_index(int(v.shape[0]))
-            if idx is not None and self._protector.active == kid:
+            if idx is not None:
                 idx.add(np.array([tid], np.int64), t.reshape(1, -1))
                 self._max_seen = max(self._max_seen, tid)
                 self._index_changed()
@@ -518,8 +524,10 @@ class Gallery:
         return v / float(np.linalg.norm(v))
 
     def _rescore(self, idx: VectorIndex, q: np.ndarray, top_k: int, *, purpose: Purpose | None,
-                 group_id: str | None, exclude: str | None = None) -> dict[str, tuple[float, int, str]]:
+                 group_id: str | None, exclude: str | None = None,
+                 protector: Protector | None = None) -> dict[str, tuple[float, int, str]]:
         """Best exact similarity per eligible identity: index shortlist, SQL filter, exact re-score."""
+        prot = protector or self._protector
         now = utcnow()
         kk, tries, allowed = max(4 * top_k, 32), 0, None
         best: dict[str, tuple[float, int, str]] = {}
@@ -535,8 +543,7 @@ class Gallery:
                             .where(TemplateRow.id.in_(cand), TemplateRow.model == self.model_id))
                     stmt = self._eligible(stmt, purpose, group_id, exclude, now)
                     for r in s.execute(stmt).all():
-                        vec = self._protector.to_active(r.key_id, r.nonce, r.ciphertext,
-                                                        _aad(r.identity_id, self.model_id))
+                        vec = prot.to_active(r.key_id, r.nonce, r.ciphertext, _aad(r.identity_id, self.model_id))
                         sim = float(np.dot(vec, q))
                         if r.identity_id not in best or sim > best[r.identity_id][0]:
                             best[r.identity_id] = (sim, int(r.id), r.display_name)
@@ -592,8 +599,10 @@ class Gallery:
             idx = self.sync() if self.gs.sync_on_search else self._ensure_index(int(q.shape[0]))
             if idx is not None and idx.dim != q.shape[0]:
                 raise IncompatibleTemplatesError(f"query has {q.shape[0]} dimensions, the gallery {idx.dim}")
-            qa = self._protector.transform(q)
-        best = self._rescore(idx, qa, top_k, purpose=p, group_id=group_id) if idx is not None and len(idx) else {}
+            prot = self._protector  # one key domain for the whole search, even if a rotation swaps
+            qa = prot.transform(q)
+        best = (self._rescore(idx, qa, top_k, purpose=p, group_id=group_id, protector=prot)
+                if idx is not None and len(idx) else {})
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:top_k]
         matches = []
         for iid, (sim, tid, name) in ranked:
@@ -697,6 +706,10 @@ class Gallery:
             new = load_keyring(self._key_path)
         newp = Protector(new)
         old_ids = [k for k in new.keys if k != new.active]
+        # Until the swap, searches stay in the old domain but must read rows already
+        # re-protected under the new key: the interim ring holds both keys.
+        with self._index_lock:
+            self._protector = Protector(KeyRing(dict(new.keys), old_ring.active, new.source, new.mtime))
         self._audit(actor, "keys.rotate", outcome="started", details={"new_key_id": new.active})
         done = 0
         last = 0

@@ -1,0 +1,172 @@
+"""One interface test-suite, run against every VectorIndex backend:
+FAISS exact, FAISS compressed (PQ shortlist + re-rank, tombstones) and milvus-lite."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+
+from clearsight.gallery.index.base import VectorIndex, create_index, rebuild, reconcile
+
+pytestmark = pytest.mark.unit
+
+D, N = 64, 3000
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, D)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return np.arange(N, dtype=np.int64) * 3 + 7, x
+
+
+def _milvus_available() -> str | None:
+    try:
+        import milvus_lite  # noqa: F401
+        import pymilvus  # noqa: F401
+    except ImportError as exc:
+        return f"pymilvus/milvus-lite not installed: {exc}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def milvus_uri(tmp_path_factory):
+    reason = _milvus_available()
+    if reason:
+        pytest.skip(reason)
+    return str(tmp_path_factory.mktemp("milvus") / "index.db")
+
+
+@pytest.fixture(params=["faiss-flat", "faiss-compressed", "milvus-lite"])
+def make_index(request, tmp_path):
+    made = []
+
+    def factory(**kw) -> VectorIndex:
+        if request.param == "faiss-flat":
+            idx = create_index("flat", D, path=kw.get("path", tmp_path / "flat.faiss"))
+        elif request.param == "faiss-compressed":
+            idx = create_index("compressed", D, path=kw.get("path", tmp_path / "pq.faiss"),
+                               factory="PQ16x4fs,Refine(SQ8)", k_factor=32)
+        else:
+            uri = request.getfixturevalue("milvus_uri")
+            idx = create_index("milvus", D, uri=uri, collection=kw.get("collection", "t" + uuid.uuid4().hex[:10]))
+        made.append(idx)
+        return idx
+
+    factory.kind = request.param
+    yield factory
+    for idx in made:
+        try:
+            idx.close()
+        except Exception:  # noqa: BLE001 - already closed by the test
+            pass
+
+
+def test_add_search_finds_each_vector_itself(make_index, data):
+    ids, x = data
+    idx = make_index()
+    assert isinstance(idx, VectorIndex)
+    idx.add(ids, x)
+    assert len(idx) == N
+    s, i = idx.search(x[:50], 5)
+    assert s.shape == (50, 5) and i.dtype == np.int64
+    assert np.mean(i[:, 0] == ids[:50]) >= 0.98
+    assert np.all(np.diff(s, axis=1) <= 1e-5)  # best first
+    np.testing.assert_array_equal(idx.ids(), np.sort(ids))
+
+
+def test_remove_and_readd(make_index, data):
+    ids, x = data
+    idx = make_index()
+    idx.add(ids, x)
+    assert idx.remove(ids[:10]) == 10
+    assert idx.remove(np.array([999_999], np.int64)) == 0
+    assert len(idx) == N - 10
+    _, i = idx.search(x[:10], 3)
+    assert not np.isin(i, ids[:10]).any()
+    idx.add(ids[:2], x[:2])
+    _, i = idx.search(x[:2], 1)
+    assert list(i[:, 0]) == list(ids[:2])
+    idx.add(ids[:2], x[:2])  # re-adding an id replaces, never duplicates
+    assert len(idx) == N - 8
+
+
+def test_allowed_filter(make_index, data):
+    ids, x = data
+    idx = make_index()
+    idx.add(ids, x)
+    allowed = ids[100:110]
+    s, i = idx.search(x[:3], 5, allowed=allowed)
+    assert np.isin(i[i >= 0], allowed).all() and (i >= 0).sum() == 15
+    _, i = idx.search(x[105:106], 1, allowed=allowed)
+    assert i[0, 0] == ids[105]
+    _, i = idx.search(x[:1], 5, allowed=np.array([], np.int64))
+    assert (i == -1).all()
+
+
+def test_small_and_empty(make_index, data):
+    ids, x = data
+    idx = make_index()
+    s, i = idx.search(x[:2], 4)
+    assert (i == -1).all() and np.isneginf(s).all()
+    idx.add(ids[:3], x[:3])
+    s, i = idx.search(x[:1], 4)
+    assert list(i[0, :3]) != [-1, -1, -1] and i[0, 3] == -1
+
+
+def test_reconcile_and_rebuild_from_store(make_index, data):
+    ids, x = data
+    pos = {int(t): k for k, t in enumerate(ids)}
+    fetch = lambda chunk: x[[pos[int(c)] for c in chunk]]  # noqa: E731
+    idx = make_index()
+    idx.add(ids[:2000], x[:2000])
+    store = np.concatenate([ids[500:2000], ids[2500:]])  # store lost 500, gained 500
+    added, removed = reconcile(idx, store, fetch)
+    assert (added, removed) == (500, 500)
+    np.testing.assert_array_equal(idx.ids(), np.sort(store))
+    assert reconcile(idx, store, fetch) == (0, 0)
+    n = rebuild(idx, [(ids[:100], x[:100])])
+    assert n == 100 and len(idx) == 100
+
+
+def test_persist_and_reload(make_index, data, tmp_path):
+    ids, x = data
+    if make_index.kind == "milvus-lite":
+        coll = "p" + uuid.uuid4().hex[:10]
+        idx = make_index(collection=coll)
+    else:
+        idx = make_index(path=tmp_path / "persist.faiss")
+    idx.add(ids, x)
+    idx.remove(ids[:5])
+    idx.persist()
+    idx.close()
+    again = make_index(collection=coll) if make_index.kind == "milvus-lite" else make_index(path=tmp_path / "persist.faiss")
+    assert len(again) == N - 5
+    _, i = again.search(x[5:20], 1)
+    assert np.mean(i[:, 0] == ids[5:20]) >= 0.9
+    _, i = again.search(x[:5], 2)
+    assert not np.isin(i, ids[:5]).any()
+
+
+def test_auto_switches_to_compressed_beyond_exact_max(tmp_path, data):
+    ids, x = data
+    idx = create_index("auto", D, path=tmp_path / "auto.faiss", exact_max=2000,
+                       factory="PQ16x4fs,Refine(SQ8)", k_factor=32)
+    idx.add(ids[:1500], x[:1500])
+    assert not idx.compressed
+    idx.add(ids[1500:], x[1500:])
+    assert idx.compressed and len(idx) == N
+    _, i = idx.search(x[:100], 1)
+    assert np.mean(i[:, 0] == ids[:100]) >= 0.97
+    assert idx.describe()["kind"].startswith("PQ16")
+
+
+def test_dimension_mismatch_is_a_clear_error(make_index):
+    from clearsight.errors import InputError
+
+    idx = make_index()
+    with pytest.raises(InputError, match="dimension"):
+        idx.add(np.array([1]), np.zeros((1, D + 1), np.float32))
