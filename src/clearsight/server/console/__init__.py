@@ -21,7 +21,11 @@ _HERE = resources.files(__name__)
 
 def mount(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=str(_HERE.joinpath("static"))), name="console-static")
-    page = _HERE.joinpath("index.html").read_text().replace("{{version}}", __version__)
+    # Pages added by feature areas: static/pages/*.js, each registering itself.
+    pages_dir = _HERE.joinpath("static", "pages")
+    extra = sorted(p.name for p in pages_dir.iterdir() if p.name.endswith(".js")) if pages_dir.is_dir() else []
+    scripts = "\n".join(f'  <script src="/console/static/pages/{n}?v={__version__}" defer></script>' for n in extra)
+    page = _HERE.joinpath("index.html").read_text().replace("{{page_scripts}}", scripts).replace("{{version}}", __version__)
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     def index() -> HTMLResponse:

@@ -481,6 +481,19 @@ function start() {
   route();
 }
 
+// Extension point: feature areas ship `static/pages/<name>.js` (loaded after this
+// file, before the app starts) and call `clearsight.registerPage(...)` with the
+// helpers below, so a camera or DMS page needs no edit here.
+window.clearsight = {
+  h, api, toast, errorBox, busy, dropZone, can, fmtTime, PURPOSES,
+  registerPage(name, { label, permission, render }) {
+    if (!/^[a-z][a-z0-9-]*$/.test(name) || pages[name]) throw new Error(`bad or duplicate page name ${name}`);
+    pages[name] = render;
+    NEEDS[name] = permission;
+    document.getElementById("nav").append(h("a", { href: `#/${name}`, "data-page": name }, label));
+  },
+};
+
 window.addEventListener("hashchange", route);
 document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("signout").addEventListener("click", () => signOut());
