@@ -201,3 +201,20 @@ def test_export_is_audited_and_purge_is_admin_only(service, people, assert_probl
     assert_problem(c.post("/v1/retention/purge", headers=keys["operator"]), 403, "forbidden")
     r = c.post("/v1/retention/purge", headers=keys["admin"]).json()
     assert set(r) == {"consents_purged", "templates_purged", "identities_affected"}
+
+
+def test_a_search_without_a_face_is_refused_and_still_audited(service, assert_problem):
+    import io
+
+    from PIL import Image
+
+    c, keys = service
+    buf = io.BytesIO()
+    Image.new("RGB", (320, 240), (90, 140, 60)).save(buf, format="PNG")
+    me = c.get("/v1/me", headers=keys["admin"]).json()
+    assert_problem(c.post("/v1/search", headers=keys["admin"], files={"image": ("g.png", buf.getvalue())}, data={"purpose": "kyc"}), 422, "no_face")
+    r = c.post("/v1/search", headers=keys["admin"], files={"image": ("g.png", buf.getvalue())}, data={"purpose": "kyc", "all_faces": "true"})
+    assert r.status_code == 200 and r.json()["faces"] == []
+    audit = c.get("/v1/audit?limit=1000", headers=keys["admin"]).json()["items"]
+    rejected = [e for e in audit if e["action"] == "search" and e["actor"] == f"key:{me['id']}" and e["outcome"] == "rejected"]
+    assert len(rejected) == 2 and all(e["purpose"] == "kyc" for e in rejected)

@@ -36,8 +36,13 @@ async def search(
         with state.inference() as pipe:
             faces = pipe.detect(rgb)
             if not faces:
-                if not params.all_faces:
-                    raise NoFaceError("no face found in the image")
+                # let the gallery refuse it, so the attempt is audited like every search
+                try:
+                    g.search(rgb, params.purpose, actor=key.actor, top_k=params.top_k, group=params.group)
+                except NoFaceError:
+                    if not params.all_faces:
+                        raise
+                    return SearchOut(purpose=params.purpose, operating_point=params.operating_point, faces=[])
             if not params.all_faces:
                 faces = [max(faces, key=lambda f: f.box.area)]
             faces = faces[: state.server.max_search_faces]
