@@ -81,7 +81,7 @@ def serve(
     typer.echo("Models load in the background; /readyz reports when they are ready.")
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"Note: listening on {host}: put TLS (a reverse proxy) in front before exposing it to a network.")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level in ("info", "debug"))
 
 
 def register(app: typer.Typer) -> None:
