@@ -239,10 +239,13 @@ def test_console_tour(server, browser):
     _shot(page, "09-mobile-identities")
 
     # the API docs render from files served locally (no CDN)
-    page.goto(base + "/docs")
-    page.locator(".swagger-ui .info").wait_for(timeout=30_000)
-    assert "Clearsight" in page.locator(".swagger-ui .info").inner_text()
-    _shot(page, "10-api-docs")
+    import importlib.util
+
+    if importlib.util.find_spec("fastapi_offline") is not None:
+        page.goto(base + "/docs")
+        page.locator(".swagger-ui .info").wait_for(timeout=30_000)
+        assert "Clearsight" in page.locator(".swagger-ui .info").inner_text()
+        _shot(page, "10-api-docs")
 
     assert not problems, problems  # no JS errors, no CSP violations
     assert not offsite, offsite  # nothing fetched from anywhere but this server

@@ -171,6 +171,11 @@ def test_console_and_offline_docs_are_served(client_and_key):
     assert r.status_code == 200 and "Clearsight" in r.text and "/console/static/app.js" in r.text
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert c.get("/console/static/app.js").status_code == 200
+
+
+def test_api_docs_are_served_without_a_cdn(client_and_key):
+    pytest.importorskip("fastapi_offline", reason="fastapi-offline (Swagger UI files) not installed")
+    c, _ = client_and_key
     docs = c.get("/docs").text
     assert "/_docs/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert c.get("/_docs/swagger-ui-bundle.js").status_code == 200
