@@ -26,7 +26,11 @@ def _app():
     from pathlib import Path
 
     if "app" not in _state:
+        import atexit
+        import shutil
+
         data = Path(tempfile.mkdtemp(prefix="clearsight-st-"))
+        atexit.register(shutil.rmtree, data, True)
         settings = Settings(data_dir=data, models_dir=Settings().model_dir)
         # generous budgets: the fuzzer is not testing the rate limiter
         app = create_app(settings, ServerSettings(warmup=False, rate_limits=RateLimits(admin=1_000_000)))
