@@ -147,12 +147,18 @@ def _roi(mask_pts: np.ndarray, shape: tuple[int, ...], pad: float) -> tuple[int,
     return max(0, lo[0]), max(0, lo[1]), min(w, hi[0]), min(h, hi[1])
 
 
+# Masks and the smoothing base are computed with the face scaled to this eye span:
+# they are smooth at that scale, and it keeps a close-up selfie as cheap as a far face.
+WORK_SPAN = 64.0
+
+
 def tone_face(image: np.ndarray, mesh: np.ndarray, smooth: float, brighten: float, out: np.ndarray) -> np.ndarray:
     """Skin smoothing and brightening inside the feathered skin mask of one face.
 
-    Smoothing is a guided filter (edge-preserving, linear time) at half resolution,
-    with a little of the original's fine texture added back: pores removed
-    entirely read as plastic.
+    Smoothing is a guided filter (edge-preserving, linear time) computed at a
+    fixed face scale, with a little of the original's fine texture added back:
+    pores removed entirely read as plastic. Only the final blend runs at full
+    resolution.
     """
     if smooth <= 0 and brighten <= 0:
         return out
@@ -162,24 +168,27 @@ def tone_face(image: np.ndarray, mesh: np.ndarray, smooth: float, brighten: floa
     if x1 - x0 < 8 or y1 - y0 < 8:
         return out
     roi = out[y0:y1, x0:x1]
-    local = p - np.array([x0, y0], np.float32)
-    m = g.skin_mask(roi.shape[:2], local)[..., None]
-    res = roi.astype(np.float32)
+    rh, rw = roi.shape[:2]
+    s = min(1.0, WORK_SPAN / max(span, 1.0))
+    sw, sh = max(8, int(round(rw * s))), max(8, int(round(rh * s)))
+    local = (p - np.array([x0, y0], np.float32)) * np.array([sw / rw, sh / rh], np.float32)
+    m = cv2.resize(g.skin_mask((sh, sw), local), (rw, rh), interpolation=cv2.INTER_LINEAR)
+    result = roi
     if smooth > 0:
-        small = cv2.resize(roi, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-        r = max(2, int(round(0.045 * span)))
-        base = cv2.ximgproc.guidedFilter(small, small, r, (0.06 * 255) ** 2)
-        base = cv2.resize(base, (roi.shape[1], roi.shape[0]), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-        detail = res - cv2.GaussianBlur(res, (0, 0), 1.0)
-        smoothed = base + 0.3 * detail
-        a = 0.9 * min(1.0, smooth)
-        res = res + a * m * (smoothed - res)
+        small = cv2.resize(roi, (sw, sh), interpolation=cv2.INTER_AREA)
+        r = max(2, int(round(0.09 * span * s)))
+        base = cv2.resize(cv2.ximgproc.guidedFilter(small, small, r, (0.06 * 255) ** 2), (rw, rh), interpolation=cv2.INTER_LINEAR)
+        f = roi.astype(np.float32)
+        smoothed = base.astype(np.float32) + 0.3 * (f - cv2.GaussianBlur(f, (0, 0), 1.0))
+        w = (0.9 * min(1.0, smooth)) * m
+        result = np.clip(f + w[..., None] * (smoothed - f) + 0.5, 0, 255).astype(np.uint8)
     if brighten > 0:
         lift = 0.35 * min(1.0, brighten)
-        x = res / 255.0
-        lifted = x + lift * x * (1.0 - x) * 1.6
-        res = res + m * (np.clip(lifted, 0, 1) * 255.0 - res)
-    out[y0:y1, x0:x1] = np.clip(res + 0.5, 0, 255).astype(np.uint8)
+        x = np.arange(256, dtype=np.float32) / 255.0
+        lut = np.clip((x + lift * x * (1.0 - x) * 1.6) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        lifted = cv2.LUT(result, lut)
+        result = cv2.blendLinear(lifted, np.ascontiguousarray(result), m, 1.0 - m)
+    out[y0:y1, x0:x1] = result
     return out
 
 
