@@ -91,6 +91,8 @@ async def verify(
 
     The decision uses a calibrated operating point (strict / balanced / lenient =
     false-match rate 1e-4 / 1e-3 / 1e-2), never a raw threshold."""
+    if not (key.can(Permission.ANALYZE) or key.can(Permission.VERIFY_IDENTITY)):
+        raise forbidden(key, Permission.ANALYZE)  # before reading a byte of the body
     params, images = await parse_image_request(request, VerifyParams, ("image_a", "image_b"), ("image_a",))
     if params.identity_id is None:
         if not key.can(Permission.ANALYZE):
