@@ -55,6 +55,7 @@ def test_drowsy_on_perclos(bank):
     _check(sc, 15, _run(bank, sc, 15))
 
 
+@pytest.mark.slow
 def test_agitation_follows_head_motion_energy(bank):
     from clearsight.apps.dms.scenarios import CALIB, no_event_scenario, restless_scenario
 
