@@ -143,6 +143,8 @@ def test_console_tour(server, browser):
     page.locator("#nav").wait_for(state="visible")
     assert "admin" in page.locator("#whoami").inner_text()
     problems.clear()  # the browser logs the deliberate 401 above as a failed load
+    nav = [a.inner_text() for a in page.locator("#nav a").all() if a.is_visible()]
+    assert nav[:6] == ["Verify", "Identities", "Search", "Audit", "Models", "Keys"], nav
 
     # enrol two people with consent
     page.get_by_role("link", name="Identities").click()

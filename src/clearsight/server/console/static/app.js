@@ -461,6 +461,7 @@ async function route() {
   const page = allowed.includes(name) ? name : allowed[0];
   if (page !== name) { location.hash = `#/${page}`; return; }
   for (const a of document.querySelectorAll("#nav a")) {
+    if (a.dataset.link) { a.hidden = !can(a.dataset.link); continue; }
     a.hidden = !allowed.includes(a.dataset.page);
     a.classList.toggle("active", a.dataset.page === page);
     if (a.dataset.page === page) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
@@ -491,6 +492,10 @@ window.clearsight = {
     pages[name] = render;
     NEEDS[name] = permission;
     document.getElementById("nav").append(h("a", { href: `#/${name}`, "data-page": name }, label));
+  },
+  // A stand-alone page (its own HTML, same sign-in key) in the nav for roles holding `permission`.
+  registerLink(label, href, permission) {
+    document.getElementById("nav").append(h("a", { href, "data-link": permission }, label));
   },
 };
 
