@@ -128,7 +128,8 @@ class Gallery:
             coll = f"{self.gs.milvus_collection}_{_safe(self.model_id)}_{self._protector.active}".replace(".", "_").replace("-", "_").replace("+", "_")
             return create_index("milvus", dim, uri=uri, collection=coll)
         return create_index(self.gs.index, dim, path=self._index_path(), exact_max=self.gs.exact_max,
-                            factory=self.gs.compressed_factory, k_factor=self.gs.compressed_k_factor)
+                            factory=self.gs.compressed_factory, k_factor=self.gs.compressed_k_factor,
+                            threads=self.gs.index_threads)
 
     def _dim(self) -> int | None:
         with self._session() as s:

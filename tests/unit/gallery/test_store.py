@@ -252,3 +252,18 @@ def test_reopen_catches_up_the_index(store_url, tmp_path):
     assert g2.search(emb(82), "login", "t")[0].identity_id == b.id
     assert g2.search(emb(81), "login", "t")[0].identity_id == a.id
     g2.close()
+
+
+def test_gallery_on_milvus_lite(tmp_path):
+    pytest.importorskip("milvus_lite", reason="milvus-lite not installed")
+    from .helpers import open_gallery
+
+    g = open_gallery(index="milvus", milvus_uri=str(tmp_path / "milvus.db"))
+    try:
+        people = [person(g, f"m{i}", "access", seed=900 + i) for i in range(5)]
+        assert g.search(near(902), "access", "gate")[0].identity_id == people[2].id
+        g.erase_identity(people[2].id, "dpo")
+        assert people[2].id not in {m.identity_id for m in g.search(emb(902), "access", "gate", top_k=5)}
+        assert g.stats()["index"]["backend"] == "milvus" and len(g._index) == 4
+    finally:
+        g.close()
