@@ -5,14 +5,14 @@ Speed: ms per frame (median, after warm-up) per effect and for a full face prese
 segmentation). Faces: a real 720p portrait moved like a hand-held phone (drift,
 tilt, zoom, fresh noise and JPEG each frame); the repository's Hamilton clip is
 not used because its faces are too small for MediaPipe's face mesh (it finds a
-face in 1 of 40 frames). Bodies: the real TUD-Campus frames. Peers:
-next to the peers: MediaPipe alone (the floor any mesh-driven effect pays), OpenCV's
+face in 1 of 40 frames). Bodies: the real TUD-Campus frames. Next to the peers:
+MediaPipe alone (the floor any mesh-driven effect pays), OpenCV's
 bilateral filter over the whole frame (the usual "beauty filter"), and the usual
 background-blur recipe (selfie segmentation + full-frame Gaussian blur + blend).
 
 Stability: landmark and sticker jitter on a still face (a real photo with fresh
-noise and JPEG compression per frame) and sticker jerk on the real clip, with and
-without One Euro smoothing.
+noise and JPEG compression per frame) and landmark/sticker jerk on the hand-held
+video, with and without One Euro smoothing.
 
     .venv/bin/python bench/effects.py [--frames 40]
 """
