@@ -108,11 +108,12 @@ async def verify(
             raise InputError("send either image_b or identity_id, not both")
 
     def work() -> VerifyOut:
+        # decode outside the model lock: other requests' inference overlaps with it
         rgb_a = load_image(images["image_a"])
+        rgb_b = load_image(images["image_b"]) if params.identity_id is None else None
         with state.inference() as pipe:
             ta = _primary(pipe, rgb_a, "image_a")
-            if params.identity_id is None:
-                rgb_b = load_image(images["image_b"])
+            if rgb_b is not None:
                 tb = _primary(pipe, rgb_b, "image_b")
         if params.identity_id is None:
             v = verify_embeddings(ta.embedding, tb.embedding, params.operating_point)
