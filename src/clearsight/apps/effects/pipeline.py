@@ -8,7 +8,10 @@ and reshaping → stickers (drawn last, on top of the finished face).
 
 from __future__ import annotations
 
+import json
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -267,6 +270,35 @@ def build(preset: str = "none", params: dict[str, Any] | None = None, *, video: 
     return Effects(effects, video=video, max_faces=max_faces, smoothing=smoothing)
 
 
+_photo_lock = threading.Lock()
+_photo_pipelines: OrderedDict[str, tuple[Effects, threading.Lock]] = OrderedDict()
+_PHOTO_CACHE = 4
+
+
+def _photo_pipeline(preset: str, params: dict[str, Any] | None) -> tuple[Effects, threading.Lock]:
+    """A photo-mode pipeline per configuration, kept warm: building one loads the
+    face mesh graph (hundreds of ms), and photo mode keeps no state between images."""
+    sig = json.dumps([preset, params or {}], sort_keys=True, default=str)
+    with _photo_lock:
+        item = _photo_pipelines.get(sig)
+        if item is not None:
+            _photo_pipelines.move_to_end(sig)
+            return item
+    fx = build(preset, params, video=False)  # validates; raises typed errors
+    with _photo_lock:
+        item = _photo_pipelines.setdefault(sig, (fx, threading.Lock()))
+        _photo_pipelines.move_to_end(sig)
+        evicted = []
+        while len(_photo_pipelines) > _PHOTO_CACHE:
+            evicted.append(_photo_pipelines.popitem(last=False)[1])
+    if item[0] is not fx:
+        fx.close()
+    for old_fx, old_lock in evicted:
+        with old_lock:
+            old_fx.close()
+    return item
+
+
 def apply_effects_to_image(image_bytes: bytes, preset: str = "none", params: dict[str, Any] | None = None, *, quality: int = 90) -> bytes:
     """Decode an image, apply the effects as for a photo (no tracking), return JPEG bytes.
 
@@ -275,10 +307,8 @@ def apply_effects_to_image(image_bytes: bytes, preset: str = "none", params: dic
     """
     from ...io import decode_bytes, encode_jpeg
 
-    fx = build(preset, params, video=False)
+    fx, lock = _photo_pipeline(preset, params)
     rgb = decode_bytes(image_bytes)
-    try:
+    with lock:
         out = fx.apply(rgb, t=0.0)
-    finally:
-        fx.close()
     return encode_jpeg(out, quality=quality)
