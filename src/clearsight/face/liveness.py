@@ -36,9 +36,15 @@ from ..models import runtime
 from ..types import Face
 from ..vision.faceres import BOX_SCALE
 
-# Logistic calibration of the raw mean probability: live_score = 1/(1+exp(-k(raw - t))).
-# t = the raw threshold measured by bench/liveness.py; k sets how sharp the change is.
-CALIBRATION = {"threshold": 0.5, "slope": 10.0, "measured_on": "not yet measured"}
+# live_score = 1 / (1 + exp(-slope * (x - threshold))) with x the logit of the
+# chosen model's live probability ("liveness", "antispoof" or "mean" of both
+# logits). Fitted by bench/liveness.py; see the module docstring for what on.
+CALIBRATION: dict[str, Any] = {"score": "mean", "threshold": 2.0, "slope": 1.0, "measured_on": "not yet measured"}
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +87,12 @@ def liveness_crop(rgb: np.ndarray, face: Face, size: int) -> np.ndarray:
 
 
 class PassiveLiveness:
-    def __init__(self, threshold: float | None = None, slope: float | None = None) -> None:
+    def __init__(self, threshold: float | None = None, slope: float | None = None, score: str | None = None) -> None:
         self.threshold = float(CALIBRATION["threshold"] if threshold is None else threshold)
         self.slope = float(CALIBRATION["slope"] if slope is None else slope)
+        self.score = str(CALIBRATION["score"] if score is None else score)
+        if self.score not in ("liveness", "antispoof", "mean"):
+            raise InputError("liveness score must be 'liveness', 'antispoof' or 'mean'")
         self._anti = runtime.onnx_session("antispoof")
         self._live = runtime.onnx_session("liveness")
 
@@ -95,12 +104,19 @@ class PassiveLiveness:
         p = self._live.run(None, {self._live.get_inputs()[0].name: small[None]})[0].reshape(-1)
         return a, float(p[0])
 
-    def calibrate(self, raw: float) -> float:
-        return 1.0 / (1.0 + math.exp(-self.slope * (raw - self.threshold)))
+    def feature(self, antispoof: float, liveness: float) -> float:
+        if self.score == "liveness":
+            return _logit(liveness)
+        if self.score == "antispoof":
+            return _logit(antispoof)
+        return (_logit(antispoof) + _logit(liveness)) / 2.0
+
+    def calibrate(self, x: float) -> float:
+        return 1.0 / (1.0 + math.exp(-self.slope * (x - self.threshold)))
 
     def check(self, rgb: np.ndarray, face: Face) -> LivenessResult:
         a, l = self.raw_scores(rgb, face)
-        score = self.calibrate((a + l) / 2.0)
+        score = self.calibrate(self.feature(a, l))
         return LivenessResult(live_score=score, is_live=score >= 0.5, antispoof=a, liveness=l, face=face)
 
     def check_image(self, image: ImageInput, pipeline: Any = None) -> LivenessResult:

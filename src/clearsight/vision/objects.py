@@ -174,7 +174,7 @@ def _to_detections(
 @register_object_detector("nanodet")
 class NanoDetDetector:
     """NanoDet: per level (strides 8/16/32) sigmoid class scores and, per box side, a
-    distribution over 8 (reg_max+1 = 11) distance bins; the distance is that
+    distribution over 11 distance bins (reg_max 10); the distance is that
     distribution's mean (GFL 'integral' decoding, which Human approximates by argmax)."""
 
     name = "nanodet"
@@ -187,15 +187,13 @@ class NanoDetDetector:
         letterbox: bool = False,
         size: int = 416,
     ) -> None:
-        if size % 32:
-            raise InputError("nanodet input size must be a multiple of 32")
+        # The exported graph reshapes to fixed grids (13/26/52): other input sizes
+        # cannot be fed; for small people use TiledDetector instead.
+        if size != 416:
+            raise InputError("nanodet runs at 416x416 only (its graph has fixed grids); use TiledDetector for small people")
         self.min_score, self.nms_iou, self.max_detections = float(min_score), float(nms_iou), int(max_detections)
         self.letterbox, self.size = bool(letterbox), int(size)
-        if self.size == 416:
-            self._sess = runtime.onnx_session("nanodet")
-        else:  # fully convolutional: the same weights at another resolution
-            name = runtime.onnx_session("nanodet").get_inputs()[0].name
-            self._sess = runtime.onnx_session_dynamic("nanodet", ((name, (1, 3, self.size, self.size)),))
+        self._sess = runtime.onnx_session("nanodet")
         self._input = self._sess.get_inputs()[0].name
 
     def raw(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, Letterbox]:
@@ -248,15 +246,11 @@ class CenterNetDetector:
         letterbox: bool = False,
         size: int = 512,
     ) -> None:
+        if size != 512:
+            raise InputError("centernet runs at 512x512 only (fixed input); use TiledDetector for small people")
         self.min_score, self.nms_iou, self.max_detections = float(min_score), float(nms_iou), int(max_detections)
         self.letterbox, self.size = bool(letterbox), int(size)
-        if self.size == 512:
-            self._sess = runtime.onnx_session("centernet")
-        else:
-            if self.size % 32:
-                raise InputError("centernet input size must be a multiple of 32")
-            name = runtime.onnx_session("centernet").get_inputs()[0].name
-            self._sess = runtime.onnx_session_dynamic("centernet", ((name, (1, self.size, self.size, 3)),))
+        self._sess = runtime.onnx_session("centernet")
         self._input = self._sess.get_inputs()[0].name
         self._out = next(o.name for o in self._sess.get_outputs() if o.shape[-1] == 6)
 
