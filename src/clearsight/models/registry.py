@@ -193,6 +193,7 @@ SPECS: tuple[ModelSpec, ...] = (
 _SPEC_MODULES = (
     "clearsight.models.dlib_onnx",
     "clearsight.models.human",
+    "clearsight.apps.effects.models",
 )
 
 _extra_specs: dict[str, ModelSpec] = {}
