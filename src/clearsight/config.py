@@ -29,7 +29,8 @@ class ImageLimits(BaseModel):
 
 class FaceSettings(BaseModel):
     detector: str = "mediapipe"
-    embedder: str = "dlib-resnet-onnx"
+    # chosen by bench/verify.py: mirrored-chip averaging lifts LFW TAR@FMR1e-3 from 0.84 to 0.89 for ~4 ms
+    embedder: str = "dlib-resnet-onnx-flip"
     min_detection_score: float = 0.5
     operating_point: str = "balanced"
     # quality gate
