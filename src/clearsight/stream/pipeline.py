@@ -242,7 +242,10 @@ class CameraPipeline:
                     tracker = Tracker(self.config.track, fps=fps) if self.config.track.enabled else NoTracker()
                     zones, lines = build_geometry(self.config.zones, self.config.lines, frame.width, frame.height)
                     monitor = GeometryMonitor(zones, lines, anchor)
-                if frame.index % every_n == 0:
+                # count processed frames, not source frames: a live source that drops frames
+                # must not make the detection cadence irregular
+                detect_now = summary.frames % every_n == 0
+                if detect_now:
                     t0 = time.perf_counter()
                     obs = self.detector.detect(frame.image)
                     t1 = time.perf_counter()
@@ -273,7 +276,7 @@ class CameraPipeline:
                 out = frame.image
                 if self.redactor is not None:
                     t4 = time.perf_counter()
-                    out = self.redactor.apply(frame, last_tracks if frame.index % every_n == 0 else None)
+                    out = self.redactor.apply(frame, last_tracks if detect_now else None)
                     stage["redact"] += time.perf_counter() - t4
                 if self.output_path or self.keep_preview:
                     t5 = time.perf_counter()
