@@ -304,12 +304,15 @@ def bench_scale(gen: Generator, n: int, nq: int, configs: list[str], rows: list,
         for v in variants:
             desc = ""
             kv = dict(item.split("=") for item in v.split("+") if item)
+            if refine is not None:
+                refine.k_factor = 1.0
             if "nprobe" in kv and ivf is not None:
                 ivf.nprobe = int(kv["nprobe"])
                 desc += f" nprobe={kv['nprobe']}"
             if "k_factor" in kv and refine is not None:
                 refine.k_factor = float(kv["k_factor"])
                 desc += f" k_factor={kv['k_factor']}"
+            rerank = int(kv.get("rerank", 0))
             if ivf is not None:  # how often the exact neighbour's list is probed at all
                 q = xq
                 if isinstance(faiss.downcast_index(idx), faiss.IndexRefine):
@@ -325,7 +328,17 @@ def bench_scale(gen: Generator, n: int, nq: int, configs: list[str], rows: list,
                 _, lnn = ivf.quantizer.search(xnn, 1)
                 cov = float(np.mean([lnn[j, 0] in lq[j] for j in range(len(q))]))
                 desc += f" (list coverage {cov:.3f})"
-            record(name, lambda q, k=10: idx.search(q, k), build, nbytes, desc)
+            if rerank:
+                # what Gallery.search does: a shortlist from the index, re-scored exactly with
+                # the stored templates (here from RAM; the gallery reads them from the store)
+                def search_rr(q, k=10, idx=idx, r=rerank):  # noqa: ANN001
+                    _, cand = idx.search(q, r)
+                    out = np.stack([c[np.argsort(-(xb[c] @ v))][:k] for c, v in zip(cand, q)])
+                    return None, out
+
+                record(name, search_rr, build, nbytes, desc + f" + exact re-rank of top {rerank}")
+            else:
+                record(name, lambda q, k=10: idx.search(q, k), build, nbytes, desc)
         # two shards, one thread each: the same index split across cores
         if cfg == configs[0] and "IVF" not in name and n >= 1_000_000 and os.environ.get("BENCH_SHARDS", "1") == "1":
             t0 = time.time()
@@ -344,11 +357,14 @@ def bench_scale(gen: Generator, n: int, nq: int, configs: list[str], rows: list,
             for sub in subs:
                 shards.add_shard(sub)
 
-            def sh(q, k=10):  # noqa: ANN001
+            def sh(q, k=10, r=rerank):  # noqa: ANN001
                 faiss.omp_set_num_threads(1)
-                return shards.search(q, k)
+                if not r:
+                    return shards.search(q, k)
+                _, cand = shards.search(q, r)
+                return None, np.stack([c[np.argsort(-(xb[c] @ v))][:k] for c, v in zip(cand, q)])
 
-            record(name, sh, build2, nbytes, " 2 shards x 1 thread")
+            record(name, sh, build2, nbytes, desc + " 2 shards x 1 thread" + (f" + exact re-rank of top {rerank}" if rerank else ""))
             del shards, subs
         else:
             del idx
@@ -362,9 +378,10 @@ def main() -> None:
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--no-peer", action="store_true")
     ap.add_argument("--configs", default=";".join([
-        "PQ64x4fs,Refine(SQ8)@k_factor=16",
-        "PQ32x4fs,Refine(SQ8)@k_factor=32",
-        "IVF1024,PQ32x4fs,Refine(SQ8)@nprobe=16+k_factor=32,nprobe=64+k_factor=32",
+        "PQ128x4fs,Refine(SQ8)@rerank=32+k_factor=4,k_factor=16",
+        "PQ128x4fs@rerank=128",
+        "PQ64x4fs,Refine(SQ8)@k_factor=16,rerank=128+k_factor=32",
+        "IVF1024,PQ128x4fs,Refine(SQ8)@nprobe=64+rerank=32+k_factor=4,nprobe=256+rerank=32+k_factor=4",
     ]))
     args = ap.parse_args()
     from clearsight.config import get_settings

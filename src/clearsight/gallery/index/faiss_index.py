@@ -2,7 +2,7 @@
 
 Exact (`IDMap2,Flat`) costs 4*d bytes per vector and scans everything; once the
 gallery passes `exact_max` vectors (`kind="auto"`) it is re-encoded into a compressed
-index (default `PQ64x4fs,Refine(SQ8)`: a 4-bit fast-scan PQ shortlist
+index (default `PQ128x4fs,Refine(SQ8)`: a 4-bit fast-scan PQ shortlist
 re-ranked with 8-bit scalar codes; the gallery then re-ranks its final shortlist
 exactly from the store). Compressed FAISS indexes cannot remove vectors or filter
 by id, so removals are tombstones (filtered out, folded in on the next rebuild)
@@ -27,7 +27,7 @@ class FaissIndex:
     OPTIONS = ("path", "exact_max", "factory", "k_factor", "threads")
 
     def __init__(self, dim: int, *, kind: str = "auto", path: Path | str | None = None, exact_max: int = 250_000,
-                 factory: str = "PQ64x4fs,Refine(SQ8)", k_factor: int = 16, threads: int | None = None) -> None:
+                 factory: str = "PQ128x4fs,Refine(SQ8)", k_factor: int = 4, threads: int | None = None) -> None:
         self.dim = int(dim)
         self.kind = kind
         self.path = Path(path) if path else None
