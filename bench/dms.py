@@ -223,7 +223,7 @@ def scenarios(bank: FrameBank) -> None:
     table(
         ["system", "alerts due", "missed", "timing error mean (s)", "timing error max (s)", "false alerts / hour (no-event scenarios)"],
         [
-            ["clearsight DriverMonitor (all 6 alert kinds scripted)", n_exp, n_miss, f"{np.mean(errs):.3f}", f"{np.max(errs):.3f}", f"{ne_false / ne_hours:.1f} ({ne_false} in {ne_hours * 60:.0f} min)"],
+            ["clearsight DriverMonitor (scripted: microsleep, sleep, long glance, cumulative, absent, drowsy)", n_exp, n_miss, f"{np.mean(errs):.3f}", f"{np.max(errs):.3f}", f"{ne_false / ne_hours:.1f} ({ne_false} in {ne_hours * 60:.0f} min)"],
             [f"{Dlib68.name} (48 frames; eye closure only)", f"{p_exp_n} (closures >= 1 s)", p_miss, f"{np.mean(peer_errs):.3f}" if peer_errs else "n/a", f"{np.max(peer_errs):.3f}" if peer_errs else "n/a", f"{ne_peer_false / ne_hours:.1f} ({ne_peer_false} in {ne_hours * 60:.0f} min)"],
         ],
         "Alert timing summary",
