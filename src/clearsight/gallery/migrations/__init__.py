@@ -1,0 +1,1 @@
+"""Alembic migrations of the gallery store (run by clearsight.gallery.store.migrate)."""
