@@ -466,8 +466,10 @@ class LiveSource(VideoSource):
         self.start()
         while True:
             with self._cond:
-                while not self._buf and not self._ended:
+                while not self._buf and not self._ended and not self._stop.is_set():
                     self._cond.wait(0.2)
+                if self._stop.is_set() and not self._buf:
+                    return
                 if self._buf:
                     frame = self._buf.popleft()
                     self._cond.notify_all()

@@ -129,9 +129,6 @@ class CameraManager:
         w = self._get(name)
         if w is not None:
             w.pipeline.stop()
-            w.pipeline.router  # noqa: B018 - keep reference until joined
-            if w.pipeline._source is not None:
-                w.pipeline._source.close()
             w.thread.join(timeout)
 
     def _get(self, name: str) -> _Worker | None:

@@ -180,6 +180,7 @@ class CameraPipeline:
         self.summary = RunSummary(self.name)
         self._labels: dict[int, str] = {}
         self.running = False
+        self._active_source: VideoSource | None = None
 
     # -- parts ------------------------------------------------------------------
     @property
@@ -212,13 +213,18 @@ class CameraPipeline:
             self.summary.events[alert.type] = self.summary.events.get(alert.type, 0) + 1
 
     def stop(self) -> None:
+        """Ask the loop to end; a live source waiting for a camera that is down is closed too."""
         self._stop.set()
+        src = self._active_source
+        if src is not None and src.live:
+            src.close()
 
     # -- the loop -------------------------------------------------------------------
     def run(self, max_frames: int | None = None) -> RunSummary:
         """Process until the source ends, `stop()` is called or `max_frames` frames were processed."""
         max_frames = max_frames or self.config.source_options.max_frames
         source = self._source or self._open_source()
+        self._active_source = source
         writer = None
         summary = self.summary
         stage = collections.defaultdict(float)

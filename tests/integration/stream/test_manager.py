@@ -54,3 +54,18 @@ def test_manager_reports_a_bad_source_instead_of_dying():
     st = mgr.status("nowhere")
     assert not st.running and "not found" in (st.error or "")
     mgr.close()
+
+
+def test_stopping_a_camera_that_is_down_returns_promptly():
+    from ...unit.stream.mjpeg_server import free_port
+
+    mgr = CameraManager()
+    mgr.add({"name": "down", "source": f"http://127.0.0.1:{free_port()}/cam.mjpg",
+             "source_options": {"reconnect": {"backoff_initial_s": 0.2, "backoff_max_s": 0.5, "timeout_s": 1}}})
+    time.sleep(1.5)
+    st = mgr.status("down")
+    assert st.running and st.events.get("camera.down") == 1  # reported once, retrying in the background
+    t0 = time.monotonic()
+    mgr.stop("down")
+    assert time.monotonic() - t0 < 5 and not mgr.status("down").running
+    mgr.close()
