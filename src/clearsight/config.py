@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .apps.dms.settings import DmsSettings
+
 
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -53,6 +55,7 @@ class Settings(BaseSettings):
     threads: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     images: ImageLimits = ImageLimits()
     face: FaceSettings = FaceSettings()
+    dms: DmsSettings = DmsSettings()
 
     @property
     def model_dir(self) -> Path:

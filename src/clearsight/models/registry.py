@@ -194,6 +194,7 @@ _SPEC_MODULES = (
     "clearsight.models.dlib_onnx",
     "clearsight.models.human",
     "clearsight.apps.effects.models",
+    "clearsight.apps.dms.models",
 )
 
 _extra_specs: dict[str, ModelSpec] = {}
