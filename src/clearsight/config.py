@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .apps.dms.settings import DmsSettings
+from .server.settings import ServerSettings
 
 
 def _default_data_dir() -> Path:
@@ -56,6 +57,7 @@ class Settings(BaseSettings):
     images: ImageLimits = ImageLimits()
     face: FaceSettings = FaceSettings()
     dms: DmsSettings = DmsSettings()
+    server: ServerSettings = ServerSettings()
 
     @property
     def model_dir(self) -> Path:
