@@ -21,7 +21,9 @@ equal-error threshold, and a logistic calibration of the combined raw score
 
 from __future__ import annotations
 
+import argparse
 import csv
+import json
 import sys
 import time
 from pathlib import Path
@@ -118,21 +120,25 @@ def eer_threshold(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
 
 
 def platt(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Logistic fit p = 1/(1+exp(-(a x + b))) by Newton's method; returns (slope a, threshold -b/a)."""
-    a, b = 1.0, 0.0
-    X = np.column_stack([x, np.ones_like(x)])
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-(X @ [a, b])))
-        g = X.T @ (p - y)
-        H = X.T @ (X * (p * (1 - p))[:, None]) + 1e-6 * np.eye(2)
-        step = np.linalg.solve(H, g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-8:
-            break
-    return float(a), float(-b / a)
+    """Logistic fit p = 1/(1+exp(-a (x - t))) by maximum likelihood, classes weighted
+    equally (there are two attack renderings per live photo); returns (a, t)."""
+    from scipy.optimize import minimize
+
+    w = np.where(y == 1, 0.5 / max(1, (y == 1).sum()), 0.5 / max(1, (y == 0).sum()))
+
+    def nll(params: np.ndarray) -> float:
+        a, t = params
+        z = a * (x - t)
+        return float(np.sum(w * (np.logaddexp(0, -z) * y + np.logaddexp(0, z) * (1 - y))))
+
+    res = minimize(nll, x0=[1.0, float(np.median(x))], method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000})
+    return float(res.x[0]), float(res.x[1])
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--save", default=None, help="write the raw scores as JSON here")
+    args = ap.parse_args()
     pipe = FacePipeline(fallback_detector=None)
     lv = PassiveLiveness()
 
@@ -173,6 +179,8 @@ def main() -> None:
     print(f"[{len(paths)} source photos in {time.perf_counter() - t0:.0f} s]", file=sys.stderr)
 
     arr = {k: np.asarray(v) for k, v in res.items()}
+    if args.save:
+        Path(args.save).write_text(json.dumps({k: v.tolist() for k, v in arr.items()}))
     feats = {
         "antispoof": lambda a: logit(a[:, 0]),
         "liveness": lambda a: logit(a[:, 1]),

@@ -45,10 +45,11 @@ LOW = 0.15
 def configs() -> dict[str, Callable[[], object]]:
     return {
         "opencv-hog-people": lambda: create_object_detector("opencv-hog-people", min_score=0.0),
-        "nanodet 416": lambda: create_object_detector("nanodet", min_score=LOW),
+        "nanodet 416 stretched (as Human)": lambda: create_object_detector("nanodet", min_score=LOW, letterbox=False),
         "nanodet 416 letterbox": lambda: create_object_detector("nanodet", min_score=LOW, letterbox=True),
-        "nanodet 416 + 2x2 tiles": lambda: TiledDetector(create_object_detector("nanodet", min_score=LOW), (2, 2)),
-        "centernet 512": lambda: create_object_detector("centernet", min_score=LOW),
+        "nanodet 416 stretched + 2x2 tiles": lambda: TiledDetector(create_object_detector("nanodet", min_score=LOW, letterbox=False), (2, 2)),
+        "nanodet 416 letterbox + 2x2 tiles": lambda: TiledDetector(create_object_detector("nanodet", min_score=LOW, letterbox=True), (2, 2)),
+        "centernet 512 stretched (as Human)": lambda: create_object_detector("centernet", min_score=LOW, letterbox=False),
         "centernet 512 letterbox": lambda: create_object_detector("centernet", min_score=LOW, letterbox=True),
     }
 

@@ -18,7 +18,7 @@ def _auc(pos, neg):
     return float((pos[:, None] > neg[None, :]).mean())
 
 
-@pytest.mark.parametrize("embedder", ["faceres", "faceres-aligned"])
+@pytest.mark.parametrize("embedder", ["faceres", "faceres-box"])
 def test_faceres_separates_same_and_different_people(built, embedder):
     from clearsight.face.pipeline import FacePipeline
 
@@ -36,7 +36,7 @@ def test_faceres_separates_same_and_different_people(built, embedder):
     scores = [(float(np.dot(emb(a), emb(b))), s) for a, b, s in pairs]
     assert pipe.embed(root / pairs[0][0]).dim == 1024
     auc = _auc([x for x, s in scores if s], [x for x, s in scores if not s])
-    assert auc > 0.97  # bench/verify_embedders.py measures ~1.0 on the full set
+    assert auc > 0.97  # bench/verify_embedders.py: best accuracy 0.993-0.997 on the full set
 
 
 def test_faceres_batch_equals_single(built):
