@@ -145,7 +145,7 @@ def bench_streams(quick: bool) -> None:
     seconds = 6 if quick else 10
     rows = []
     for every_n in (1, 3):
-        for n in (1, 2, 3, 4):
+        for n in (1, 2, 3, 4, 6, 8):
             pipes = [CameraPipeline(parse_camera({"name": f"s{i}", "source": str(video), "detect": {"every_n": every_n},
                                                   "source_options": {"realtime": True, "drop": "latest", "loop": True}}))
                      for i in range(n)]
