@@ -3,12 +3,17 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# The console's browser test drives Debian's Chromium (never a browser download).
-# Installed when we can (root with apt); otherwise those tests skip with the reason.
-if [[ ! -x /usr/bin/chromium ]] && command -v apt-get >/dev/null && [[ $(id -u) -eq 0 ]]; then
-  echo "clearsight test: installing Debian chromium for the browser tests" >&2
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-    || echo "clearsight test: could not install chromium; browser tests will skip" >&2
+# Real peers the tests talk to, from Debian: Chromium for the console's browser test
+# (never a browser download), a GStreamer RTSP server for camera reconnects, Mosquitto
+# for the MQTT sink. Installed when we can (root with apt); otherwise those tests skip
+# with the reason.
+debs=(chromium gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-base python3-gi mosquitto)
+missing=()
+for d in "${debs[@]}"; do dpkg -s "$d" >/dev/null 2>&1 || missing+=("$d"); done
+if [[ ${#missing[@]} -gt 0 ]] && command -v apt-get >/dev/null && [[ $(id -u) -eq 0 ]]; then
+  echo "clearsight test: installing Debian packages for the real-peer tests: ${missing[*]}" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+    || echo "clearsight test: could not install ${missing[*]}; the tests that need them will skip" >&2
 fi
 
 .venv/bin/python -m pytest "$@"

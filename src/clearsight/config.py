@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .apps.dms.settings import DmsSettings
+from .rules.sinks import EventSettings
 from .server.settings import ServerSettings
 
 
@@ -58,6 +59,7 @@ class Settings(BaseSettings):
     face: FaceSettings = FaceSettings()
     dms: DmsSettings = DmsSettings()
     server: ServerSettings = ServerSettings()
+    events: EventSettings = EventSettings()
 
     @property
     def model_dir(self) -> Path:
