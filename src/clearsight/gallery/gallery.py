@@ -33,7 +33,7 @@ from . import audit as audit_log
 from .consent import Purpose, parse_expiry, parse_purpose, to_consent, valid_consent_clause
 from .errors import ConflictError, ConsentRequiredError, NotFoundError, QualityRejectedError, TemplateKeyError
 from .index.base import VectorIndex, create_index, reconcile
-from .protection import KeyRing, Protector, add_key_to_file, drop_keys_from_file, load_keyring
+from .protection import Protector, add_key_to_file, drop_keys_from_file, load_keyring
 from .records import (
     AuditEntry,
     AuditVerification,
@@ -697,20 +697,22 @@ class Gallery:
         copy of the old templates). Env keys: set the new key in CLEARSIGHT_TEMPLATE_KEY
         and the old one in CLEARSIGHT_TEMPLATE_KEY_PREVIOUS, then rotate."""
         actor = audit_log.require_actor(actor)
-        old_ring = self._protector.ring
-        if old_ring.source == "env":
-            if new_key is not None:
-                raise InputError("with CLEARSIGHT_TEMPLATE_KEY set, rotate by changing the environment")
-            new = load_keyring(self._key_path)
-        else:
-            add_key_to_file(self._key_path, new_key)
-            new = load_keyring(self._key_path)
-        newp = Protector(new)
-        old_ids = [k for k in new.keys if k != new.active]
-        # Until the swap, searches stay in the old domain but must read rows already
-        # re-protected under the new key: the interim ring holds both keys.
         with self._index_lock:
-            self._protector = Protector(KeyRing(dict(new.keys), old_ring.active, new.source, new.mtime))
+            old_ring = self._protector.ring
+            if old_ring.source == "env":
+                if new_key is not None:
+                    raise InputError("with CLEARSIGHT_TEMPLATE_KEY set, rotate by changing the environment")
+                new = load_keyring(self._key_path)
+            else:
+                add_key_to_file(self._key_path, new_key)
+                new = load_keyring(self._key_path)
+            newp = Protector(new)
+            old_ids = [k for k in new.keys if k != new.active]
+            # Until the swap, searches stay in the old key's domain but must read rows
+            # already re-protected under the new key: teach the live ring (which searches
+            # in flight hold) the new key, add-only, without changing its active key.
+            old_ring.keys.update(new.keys)
+            old_ring.mtime = new.mtime
         self._audit(actor, "keys.rotate", outcome="started", details={"new_key_id": new.active})
         done = 0
         last = 0
