@@ -7,12 +7,13 @@ tools that only need the gallery) it is read from `CLEARSIGHT_GALLERY__*`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ..config import Settings, get_settings
+if TYPE_CHECKING:  # config.py imports this module to wire `Settings.gallery`
+    from ..config import Settings
 
 
 class GallerySettings(BaseModel):
@@ -57,6 +58,8 @@ class _GalleryFromEnv(GallerySettings, BaseSettings):
 
 
 def gallery_settings(settings: Settings | None = None) -> GallerySettings:
+    from ..config import get_settings
+
     settings = settings or get_settings()
     wired = getattr(settings, "gallery", None)
     if isinstance(wired, GallerySettings):
