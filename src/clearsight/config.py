@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .apps.dms.settings import DmsSettings
+from .gallery.settings import GallerySettings
 from .rules.sinks import EventSettings
 from .server.settings import ServerSettings
 
@@ -60,6 +61,7 @@ class Settings(BaseSettings):
     dms: DmsSettings = DmsSettings()
     server: ServerSettings = ServerSettings()
     events: EventSettings = EventSettings()
+    gallery: GallerySettings = GallerySettings()
 
     @property
     def model_dir(self) -> Path:
