@@ -1,0 +1,117 @@
+"""The driver-monitoring console page in real Chromium with a fake camera playing a
+clip composed from a real in-car frame (eyes open on the road, then closed): frames
+flow to the DMS API at a steady rate, the state appears, the eye-closure alert is
+listed, and a video file uploaded on the same page is analysed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from ..conftest import data_path
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("CLEARSIGHT_CHROMIUM", "/usr/bin/chromium")
+Y4M_FPS = 10
+
+
+def write_y4m(path: Path, frames: list[np.ndarray], fps: int) -> None:
+    """A YUV4MPEG2 clip (what Chromium's fake camera reads, looping) of RGB frames."""
+    h, w = frames[0].shape[:2]
+    with open(path, "wb") as fh:
+        fh.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for rgb in frames:
+            fh.write(b"FRAME\n" + cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes())
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    import uvicorn
+
+    from clearsight.config import Settings
+    from clearsight.server.app import create_app
+    from clearsight.server.settings import ServerSettings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("dms-e2e"), models_dir=Settings().model_dir)
+    app = create_app(settings, ServerSettings(warmup=False))
+    # an operator key: its default budget (600/min) admits the page's 8 frames/s
+    _, key = app.state.clearsight.keys.create("operator", "dms e2e")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}", key
+    server.should_exit = True
+    thread.join(timeout=20)
+
+
+def test_dms_page_with_a_fake_camera(live_server, tmp_path):
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip(f"chromium not found at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from clearsight.apps.dms.scenarios import FrameBank, Scenario, write_video
+
+    base, key = live_server
+    bank = FrameBank.from_dataset(data_path("dms", "drowsiness_yawn_eyes"))
+    # 7 s looking at the road (calibration takes 5 s), then eyes closed for 3 s
+    clip = [bank.frames["road"]] * (7 * Y4M_FPS) + [bank.frames["closed"]] * (3 * Y4M_FPS)
+    y4m = tmp_path / "cam.y4m"
+    write_y4m(y4m, clip, Y4M_FPS)
+    video = write_video(bank, Scenario("short", (("road", 1.0), ("closed", 0.6))), 10, tmp_path / "drive.mp4")
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}"]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        # reached from the console's nav like any page
+        page.goto(base + "/")
+        page.get_by_label("API key").fill(key)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="Driver monitoring").click()
+        page.wait_for_url("**/dms.html")
+        assert page.locator("#dms-key").is_hidden()  # the console's sign-in carried over
+
+        page.get_by_role("button", name="Start camera").click()
+        page.wait_for_function("Number(document.getElementById('dms-stats').dataset.frames) >= 5", timeout=60_000)
+        assert page.locator("#st-face").inner_text() == "present"
+        page.wait_for_function("document.getElementById('dms-state').dataset.calibrated === 'true'", timeout=60_000)
+        page.wait_for_selector("#dms-alerts li[data-type='dms.microsleep']", timeout=60_000)
+        alert = page.locator("#dms-alerts li[data-type='dms.microsleep']").first.inner_text()
+        frames = int(page.locator("#dms-stats").get_attribute("data-frames"))
+        # the overlay drawn by the server is on the canvas, not the raw frame
+        url = page.evaluate("document.getElementById('dms-out').toDataURL('image/png')")
+        page.get_by_role("button", name="Stop").click()
+
+        page.locator("#dms-upload input[type=file]").set_input_files(str(video))
+        page.get_by_role("button", name="Analyse video").click()
+        page.wait_for_selector("#dms-report p[data-frames]", timeout=60_000)
+        report_frames = int(page.locator("#dms-report p[data-frames]").get_attribute("data-frames"))
+        report_rows = page.locator("#dms-report table tr").count()
+        page.screenshot(path=str(tmp_path / "dms_page.png"), full_page=True)
+        browser.close()
+
+    assert not problems, problems
+    assert "Eyes closed" in alert and "microsleep" in alert, alert
+    assert frames >= 20, frames
+    import base64
+
+    out = cv2.imdecode(np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+    assert out.shape[:2] == (480, 640)
+    assert report_frames == 16 and report_rows >= 2
