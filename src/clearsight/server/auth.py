@@ -43,6 +43,9 @@ class Permission(str, Enum):
     MODELS_READ = "models:read"
     KEYS_ADMIN = "keys:admin"
     RETENTION = "retention:purge"
+    CAMERAS_READ = "cameras:read"  # camera list, status, live view, rules
+    CAMERAS_WRITE = "cameras:write"  # add/edit/remove/start/stop cameras, edit rules
+    EVENTS_READ = "events:read"  # the event timeline, its snapshots, the live event stream
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -55,10 +58,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.IDENTITIES_WRITE,
             Permission.SEARCH,
             Permission.MODELS_READ,
+            Permission.CAMERAS_READ,
+            Permission.CAMERAS_WRITE,
+            Permission.EVENTS_READ,
         }
     ),
-    # Reviews consents and the audit trail; never runs a face through a model.
-    Role.AUDITOR: frozenset({Permission.AUDIT_READ, Permission.IDENTITIES_READ, Permission.MODELS_READ}),
+    # Reviews consents, the audit trail and what the cameras reported; never runs a face through a model.
+    Role.AUDITOR: frozenset(
+        {Permission.AUDIT_READ, Permission.IDENTITIES_READ, Permission.MODELS_READ, Permission.EVENTS_READ}
+    ),
     Role.CLIENT: frozenset({Permission.ANALYZE, Permission.VERIFY_IDENTITY, Permission.MODELS_READ}),
 }
 

@@ -1,0 +1,220 @@
+"""Cameras, live view, events and rules over HTTP against a real uvicorn server (the
+streams never end, which the in-process TestClient cannot read): a real camera on
+the Hamilton clip with MediaPipe, real MJPEG frames, real events in the store and
+on the SSE stream, rules that fire, roles, persistence across an app restart."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from clearsight.config import Settings
+from clearsight.server import create_app
+from clearsight.server.settings import ServerSettings
+from tests.conftest import data_path
+
+pytestmark = pytest.mark.integration
+
+CLIP = ("faces", "face_recognition_examples", "examples", "short_hamilton_clip.mp4")
+
+
+@pytest.fixture(scope="module")
+def live_service(tmp_path_factory):
+    import uvicorn
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("cameras"), models_dir=Settings().model_dir)
+    app = create_app(settings, ServerSettings(warmup=False))
+    keys = {}
+    for role in ("admin", "operator", "auditor", "client"):
+        _, plain = app.state.clearsight.keys.create(role, f"test {role}")
+        keys[role] = {"Authorization": f"Bearer {plain}"}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        yield client, keys, app, settings
+    server.should_exit = True
+    thread.join(20)
+    assert app.state.cameras is None, "shutdown must stop the cameras and close the hub"
+
+
+def _problem(r: httpx.Response, status: int, code: str | None = None) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    if code:
+        assert body["code"] == code, body
+    return body
+
+
+def _first_sse_event(client: httpx.Client, url: str, wanted: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    etype = None
+    with client.stream("GET", url) as resp:
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/event-stream")
+        for line in resp.iter_lines():
+            if line.startswith("event: "):
+                etype = line[7:]
+            elif line.startswith("data: ") and etype == wanted:
+                return json.loads(line[6:])
+            assert time.monotonic() < deadline, f"no {wanted} event on the stream"
+    raise AssertionError("the event stream ended")
+
+
+def test_camera_end_to_end(live_service):
+    c, keys, app, _ = live_service
+    clip = data_path(*CLIP)
+    admin = keys["admin"]
+
+    rules = {"rules": [{"name": "any-face", "when": {"type": "face.seen"}, "severity": "info"}]}
+    r = c.put("/v1/rules", json=rules, headers=keys["operator"])
+    assert r.status_code == 200, r.text
+    assert c.get("/v1/rules", headers=admin).json()["rules"][0]["name"] == "any-face"
+
+    cam = {"name": "hamilton", "source": str(clip), "source_options": {"realtime": True}, "detect": {"every_n": 2},
+           "zones": [{"name": "left", "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], "normalized": True}]}
+    r = c.post("/v1/cameras", json=cam, params={"start": "true"}, headers=keys["operator"])
+    assert r.status_code == 201, r.text
+    assert r.json()["config"]["source"] == str(clip)
+    _problem(c.post("/v1/cameras", json=cam, headers=admin), 409, "camera_exists")
+
+    ticket = c.post("/v1/stream-tickets", headers=keys["operator"]).json()["ticket"]
+    seen = _first_sse_event(c, f"/v1/events/stream?ticket={ticket}&camera=hamilton", "face.seen")
+    assert seen["camera"] == "hamilton" and seen["track_ids"] and seen["snapshot_jpeg_b64"]
+
+    # a real JPEG frame of the annotated output, from the MJPEG stream
+    buf = b""
+    with c.stream("GET", f"/v1/cameras/hamilton/live.mjpeg?ticket={ticket}") as resp:
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("multipart/x-mixed-replace")
+        for chunk in resp.iter_bytes():
+            buf += chunk
+            if buf.count(b"--frame") >= 2:
+                break
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    assert b"Content-Type: image/jpeg" in head
+    length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+    img = cv2.imdecode(np.frombuffer(rest[:length], np.uint8), cv2.IMREAD_COLOR)
+    assert img is not None and img.shape[2] == 3 and img.shape[0] > 100
+
+    # stored events, newest first, with a snapshot that is a real JPEG; the rule fired
+    deadline = time.monotonic() + 20
+    while True:
+        items = c.get("/v1/events", params={"camera": "hamilton", "limit": 50}, headers=keys["auditor"]).json()["items"]
+        alerts = [e for e in items if e["type"] == "alert"]
+        if alerts or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert any(e["type"] == "face.seen" for e in items)
+    assert alerts and alerts[0]["data"]["rule"] == "any-face" and alerts[0]["data"]["trigger"] == "face.seen"
+    times = [e["time"] for e in items]
+    assert times == sorted(times, reverse=True)
+    only = c.get("/v1/events", params={"type": "face.*", "limit": 5}, headers=admin).json()["items"]
+    assert only and all(e["type"] == "face.seen" for e in only)
+    with_snap = next(e for e in items if e["has_snapshot"])
+    snap = c.get(f"/v1/events/{with_snap['id']}/snapshot", headers=keys["auditor"])
+    assert snap.status_code == 200 and snap.headers["content-type"] == "image/jpeg"
+    assert cv2.imdecode(np.frombuffer(snap.content, np.uint8), cv2.IMREAD_COLOR) is not None
+    _problem(c.get("/v1/events/999999/snapshot", headers=admin), 404, "snapshot_not_found")
+
+    status = c.get("/v1/cameras/hamilton", headers=admin).json()["status"]
+    assert status["frames"] > 0 and status["events"].get("face.seen", 0) > 0 and status["error"] is None
+
+    # stop, start, delete: deleting a running camera stops its thread
+    assert c.post("/v1/cameras/hamilton/stop", headers=admin).json()["status"]["running"] is False
+    assert c.post("/v1/cameras/hamilton/start", headers=admin).json()["status"]["running"] is True
+    pipeline = app.state.cameras.manager.pipeline("hamilton")
+    assert c.delete("/v1/cameras/hamilton", headers=keys["operator"]).status_code == 204
+    assert pipeline.running is False
+    _problem(c.get("/v1/cameras/hamilton", headers=admin), 404, "camera_not_found")
+    _problem(c.delete("/v1/cameras/hamilton", headers=admin), 404, "camera_not_found")
+    assert c.get("/v1/cameras", headers=admin).json() == []
+
+
+def test_bad_rules_are_422_with_the_field_and_keep_the_old_ones(live_service):
+    c, keys, _, _ = live_service
+    good = {"rules": [{"name": "crowd", "when": {"type": "face.seen", "count": {"at_least": 3, "within_s": 10}}}]}
+    assert c.put("/v1/rules", json=good, headers=keys["admin"]).status_code == 200
+    bad = {"rules": [{"name": "crowd", "when": {"type": "face.seen", "count": {"at_least": 0, "within_s": 10}}}]}
+    body = _problem(c.put("/v1/rules", json=bad, headers=keys["admin"]), 422)
+    assert ["body", "rules", "0", "when", "count", "at_least"] in [e["loc"] for e in body["errors"]]
+    bad_op = {"rules": [{"name": "x", "when": {"type": "alert", "fields": {"score": {"bigger": 1}}}}]}
+    assert "bigger" in _problem(c.put("/v1/rules", json=bad_op, headers=keys["admin"]), 422)["detail"]
+    dup = {"rules": [{"name": "a", "when": {"type": "x"}}, {"name": "a", "when": {"type": "y"}}]}
+    assert "unique" in _problem(c.put("/v1/rules", json=dup, headers=keys["admin"]), 422)["detail"]
+    after = c.get("/v1/rules", headers=keys["operator"]).json()["rules"]
+    assert [r["name"] for r in after] == ["crowd"] and after[0]["when"]["count"]["at_least"] == 3
+
+
+def test_bad_cameras_are_refused_before_anything_runs(live_service, tmp_path):
+    c, keys, _, settings = live_service
+    admin = keys["admin"]
+    _problem(c.post("/v1/cameras", json={"name": "nofile", "source": str(tmp_path / "missing.mp4")}, headers=admin),
+             422, "invalid_camera_source")
+    clip = str(data_path(*CLIP))
+    escape = {"name": "escape", "source": clip, "output": {"path": "../../../../tmp/x.mp4"}}
+    _problem(c.post("/v1/cameras", json=escape, headers=admin), 422, "invalid_camera_source")
+    body = _problem(c.post("/v1/cameras", json={"name": "bad zone", "source": clip}, headers=admin), 422)
+    assert body["errors"][0]["loc"][-1] == "name"
+    zone = {"name": "z", "source": clip, "zones": [{"name": "a", "polygon": [[0, 0], [2, 0], [1, 1]], "normalized": True}]}
+    _problem(c.post("/v1/cameras", json=zone, headers=admin), 422)
+    ok = {"name": "idle", "source": clip}
+    assert c.post("/v1/cameras", json=ok, headers=admin).status_code == 201
+    _problem(c.put("/v1/cameras/idle", json={**ok, "name": "other"}, headers=admin), 422)
+    r = c.put("/v1/cameras/idle", json={**ok, "detect": {"every_n": 5}}, headers=admin)
+    assert r.status_code == 200 and r.json()["config"]["detect"]["every_n"] == 5
+    _problem(c.get("/v1/cameras/idle/live.mjpeg", headers=admin), 409, "camera_not_running")
+    # saved: a second app on the same data dir has it back, with its new settings
+    assert json.loads((settings.data_dir / "cameras" / "idle.json").read_text())["config"]["detect"]["every_n"] == 5
+    app2 = create_app(settings, ServerSettings(warmup=False))
+    _, plain = app2.state.clearsight.keys.create("operator", "second")
+    with TestClient(app2) as c2:
+        cams = c2.get("/v1/cameras", headers={"Authorization": f"Bearer {plain}"}).json()
+        assert [x["config"]["name"] for x in cams] == ["idle"] and cams[0]["config"]["detect"]["every_n"] == 5
+        assert cams[0]["status"]["running"] is False
+    assert c.delete("/v1/cameras/idle", headers=admin).status_code == 204
+
+
+def test_roles_and_tickets(live_service):
+    c, keys, _, _ = live_service
+    clip = str(data_path(*CLIP))
+    # clients: nothing here; auditors: events only; operators and admins: everything
+    for method, url, body in [("GET", "/v1/cameras", None), ("POST", "/v1/cameras", {"name": "r", "source": clip}),
+                              ("GET", "/v1/events", None), ("GET", "/v1/rules", None), ("PUT", "/v1/rules", {"rules": []})]:
+        _problem(c.request(method, url, json=body, headers=keys["client"]), 403, "forbidden")
+        _problem(c.request(method, url, json=body), 401, "unauthorized")
+    assert c.get("/v1/events", headers=keys["auditor"]).status_code == 200
+    for method, url, body in [("GET", "/v1/cameras", None), ("POST", "/v1/cameras", {"name": "r", "source": clip}),
+                              ("PUT", "/v1/rules", {"rules": []}), ("POST", "/v1/cameras/r/start", None)]:
+        _problem(c.request(method, url, json=body, headers=keys["auditor"]), 403, "forbidden")
+    assert c.post("/v1/cameras", json={"name": "r", "source": clip}, headers=keys["operator"]).status_code == 201
+
+    # streams: the key in a header, or a ticket that carries the role (never the key itself)
+    _problem(c.get("/v1/cameras/r/live.mjpeg"), 401, "unauthorized")
+    _problem(c.get("/v1/events/stream"), 401, "unauthorized")
+    _problem(c.get("/v1/events/stream?ticket=abc.123.def"), 401, "unauthorized")
+    client_ticket = c.post("/v1/stream-tickets", headers=keys["client"]).json()["ticket"]
+    _problem(c.get(f"/v1/events/stream?ticket={client_ticket}"), 403, "forbidden")
+    auditor_ticket = c.post("/v1/stream-tickets", headers=keys["auditor"]).json()["ticket"]
+    _problem(c.get(f"/v1/cameras/r/live.mjpeg?ticket={auditor_ticket}"), 403, "forbidden")
+    key_id, exp, sig = auditor_ticket.split(".")
+    _problem(c.get(f"/v1/events/stream?ticket={key_id}.{int(exp) + 1}.{sig}"), 401, "unauthorized")
+    with c.stream("GET", f"/v1/events/stream?ticket={auditor_ticket}") as resp:
+        assert resp.status_code == 200
+        assert next(resp.iter_lines()) == ": connected"
+    assert c.delete("/v1/cameras/r", headers=keys["operator"]).status_code == 204
