@@ -115,3 +115,29 @@ def quiet_native_stderr() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+class MediaPipeGraph:
+    """One MediaPipe legacy solution, called safely from any thread.
+
+    The graphs keep per-call state (not thread-safe) and print start-up banners on
+    construction and on the first frame; every MediaPipe adapter goes through here.
+    """
+
+    def __init__(self, factory: Any) -> None:
+        with quiet_native_stderr():
+            self.solution = factory()
+        self._lock = threading.Lock()
+        self._started = False
+
+    def process(self, rgb: Any) -> Any:
+        with self._lock:
+            if self._started:
+                return self.solution.process(rgb)
+            with quiet_native_stderr():
+                result = self.solution.process(rgb)
+            self._started = True
+            return result
+
+    def close(self) -> None:
+        self.solution.close()

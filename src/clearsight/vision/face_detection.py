@@ -14,7 +14,6 @@ Backends (choose by name; the default is set by measurement in `bench/detect.py`
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Protocol
 
@@ -84,22 +83,15 @@ class MediaPipeFaceDetector:
 
         resolve("blazeface-full-range" if full_range else "blazeface-short-range")
         self.min_score = float(min_score)
-        with runtime.quiet_native_stderr():
-            self._solution = mp.solutions.face_detection.FaceDetection(
+        self._graph = runtime.MediaPipeGraph(
+            lambda: mp.solutions.face_detection.FaceDetection(
                 model_selection=1 if full_range else 0, min_detection_confidence=self.min_score
             )
-        self._lock = threading.Lock()
-        self._started = False
+        )
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
         h, w = rgb.shape[:2]
-        with self._lock:
-            if self._started:
-                result = self._solution.process(rgb)
-            else:  # the graph prints its start-up banners on the first frame
-                with runtime.quiet_native_stderr():
-                    result = self._solution.process(rgb)
-                self._started = True
+        result = self._graph.process(rgb)
         faces: list[Face] = []
         for det in result.detections or []:
             rel = det.location_data.relative_bounding_box
@@ -114,7 +106,7 @@ class MediaPipeFaceDetector:
         return _sorted(faces)
 
     def close(self) -> None:
-        self._solution.close()
+        self._graph.close()
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:

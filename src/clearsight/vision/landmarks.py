@@ -4,7 +4,6 @@ and MediaPipe's 478-point mesh with iris.
 
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 
@@ -72,26 +71,19 @@ class FaceMesh:
         from ..models import resolve
 
         resolve("face-mesh-478")
-        with runtime.quiet_native_stderr():
-            self._mesh = mp.solutions.face_mesh.FaceMesh(
+        self._graph = runtime.MediaPipeGraph(
+            lambda: mp.solutions.face_mesh.FaceMesh(
                 static_image_mode=static,
                 max_num_faces=max_faces,
                 refine_landmarks=True,
                 min_detection_confidence=min_score,
                 min_tracking_confidence=min_score,
             )
-        self._lock = threading.Lock()
-        self._started = False
+        )
 
     def process(self, rgb: np.ndarray) -> list[Landmarks]:
         h, w = rgb.shape[:2]
-        with self._lock:
-            if self._started:
-                result = self._mesh.process(rgb)
-            else:  # the graph prints its start-up banners on the first frame
-                with runtime.quiet_native_stderr():
-                    result = self._mesh.process(rgb)
-                self._started = True
+        result = self._graph.process(rgb)
         meshes = []
         for lm in result.multi_face_landmarks or []:
             pts = np.array([[p.x * w, p.y * h, p.z * w] for p in lm.landmark], dtype=np.float32)
@@ -99,4 +91,4 @@ class FaceMesh:
         return meshes
 
     def close(self) -> None:
-        self._mesh.close()
+        self._graph.close()
