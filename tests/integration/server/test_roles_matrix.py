@@ -50,7 +50,7 @@ def _ops(c) -> set[tuple[str, str]]:
 def test_every_v1_operation_needs_a_key(service):
     c, _ = service
     for method, path in sorted(_ops(c)):
-        url = path.format(identity_id="x", consent_id="x", name="x", key_id="x")
+        url = path.format(identity_id="x", consent_id="x", name="x", key_id="x", event_id="1")
         r = c.request(method, url, json={})
         assert r.status_code == 401 and r.json()["code"] == "unauthorized", (method, path, r.status_code)
 
@@ -77,7 +77,7 @@ def test_the_matrix_covers_the_service_routes(service):
 @pytest.mark.parametrize(("method", "path"), sorted(NEEDS))
 def test_role_can_exactly_what_it_is_granted(service, role, method, path):
     c, keys = service
-    url = path.format(identity_id="nobody", consent_id="none", name="nogroup", key_id="nokey")
+    url = path.format(identity_id="nobody", consent_id="none", name="nogroup", key_id="nokey", event_id="1")
     r = c.request(method, url, headers=keys[role], json={})
     need = NEEDS[(method, path)]
     allowed = need is None or need in ROLE_PERMISSIONS[Role(role)]

@@ -462,9 +462,7 @@ def list_events(
     return EventPage(items=[EventOut(**r, time_iso=iso_time(r["time"])) for r in rows], offset=offset, limit=limit)
 
 
-# Out of the schema only until tests/integration/server/test_roles_matrix.py formats
-# `{event_id}` (it fills identity_id/consent_id/name/key_id); described in GET /v1/events.
-@router.get("/events/{event_id}/snapshot", response_class=Response, include_in_schema=False,
+@router.get("/events/{event_id}/snapshot", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}, "description": "the JPEG the camera attached"}})
 def event_snapshot(event_id: int = PathParam(ge=1, le=2**62), _: ApiKey = Depends(require(Permission.EVENTS_READ)),
                    hub: CameraHub = Depends(get_hub)) -> Response:
