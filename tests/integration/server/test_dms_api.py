@@ -126,6 +126,7 @@ def test_bad_frames_and_timestamps_are_problems(service, fast_keys, bank, assert
     assert r.status_code == 200 and r.json()["frame"] == 2
     assert_problem(client.post("/v1/dms/sessions", json={"thresholds": {"no_such": 1}}, headers=h), 422, "invalid_input")
     assert_problem(client.post("/v1/dms/sessions", json={"thresholds": {"long_glance_s": "long"}}, headers=h), 422, "invalid_request")
+    assert_problem(client.post("/v1/dms/sessions", json={"thresholds": {"long_glance_s": -3}}, headers=h), 422, "invalid_input")
     assert_problem(_frame(client, h, "nope", road, 1.0), 404, "dms_session_not_found")
     client.delete(f"/v1/dms/sessions/{sid}", headers=h)
 

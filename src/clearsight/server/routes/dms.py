@@ -47,6 +47,7 @@ RECENT_EVENTS = 50
 SessionId = Annotated[str, PathParam(max_length=64, description="the session id returned by POST /v1/dms/sessions")]
 MAX_VIDEO_S = 60.0
 MAX_VIDEO_FRAMES = 1800
+MAX_VIDEO_WIDTH = 1280  # larger frames are downscaled: the mesh runs at 192-256 px anyway
 
 
 class DmsSessionNotFound(InputError):
@@ -350,6 +351,11 @@ async def analyze_video(request: Request, key: ApiKey = Depends(require(PERMISSI
                         if t > p.max_seconds or len(timeline) >= MAX_VIDEO_FRAMES:
                             truncated = True
                             break
+                        if rgb.shape[1] > MAX_VIDEO_WIDTH:
+                            import cv2
+
+                            scale = MAX_VIDEO_WIDTH / rgb.shape[1]
+                            rgb = cv2.resize(rgb, (MAX_VIDEO_WIDTH, max(1, round(rgb.shape[0] * scale))), interpolation=cv2.INTER_AREA)
                         r = mon.feed(rgb, t)
                         st = r.state
                         timeline.append(
