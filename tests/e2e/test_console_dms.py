@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from ..conftest import data_path
+from tests.conftest import data_path
+from tests.live_server import running_app, write_y4m
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -24,19 +22,8 @@ CHROMIUM = os.environ.get("CLEARSIGHT_CHROMIUM", "/usr/bin/chromium")
 Y4M_FPS = 10
 
 
-def write_y4m(path: Path, frames: list[np.ndarray], fps: int) -> None:
-    """A YUV4MPEG2 clip (what Chromium's fake camera reads, looping) of RGB frames."""
-    h, w = frames[0].shape[:2]
-    with open(path, "wb") as fh:
-        fh.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
-        for rgb in frames:
-            fh.write(b"FRAME\n" + cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes())
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    import uvicorn
-
     from clearsight.config import Settings
     from clearsight.server.app import create_app
     from clearsight.server.settings import ServerSettings
@@ -45,18 +32,8 @@ def live_server(tmp_path_factory):
     app = create_app(settings, ServerSettings(warmup=False))
     # an operator key: its default budget (600/min) admits the page's 8 frames/s
     _, key = app.state.clearsight.keys.create("operator", "dms e2e")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}", key
-    server.should_exit = True
-    thread.join(timeout=20)
+    with running_app(app) as base:
+        yield base, key
 
 
 def test_dms_page_with_a_fake_camera(live_server, tmp_path):

@@ -6,36 +6,22 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from ...conftest import data_path
+from tests.conftest import data_path
+from tests.live_server import running_app, write_y4m
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CHROMIUM = os.environ.get("CLEARSIGHT_CHROMIUM", "/usr/bin/chromium")
 
 
-def write_y4m(path: Path, bgr: np.ndarray, frames: int = 30) -> None:
-    """A YUV4MPEG2 clip (what Chromium's fake camera reads) repeating one photo."""
-    h, w = bgr.shape[:2]
-    i420 = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes()
-    with open(path, "wb") as fh:
-        fh.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            fh.write(b"FRAME\n" + i420)
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    import uvicorn
-
     from clearsight.config import Settings
     from clearsight.server.app import create_app
     from clearsight.server.settings import ServerSettings
@@ -43,18 +29,8 @@ def live_server(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("fx-e2e"), models_dir=Settings().model_dir)
     app = create_app(settings, ServerSettings(warmup=False))
     _, key = app.state.clearsight.keys.create("client", "fx e2e")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}", key
-    server.should_exit = True
-    thread.join(timeout=20)
+    with running_app(app) as base:
+        yield base, key
 
 
 def test_live_effects_page_with_a_fake_camera(live_server, tmp_path):
@@ -65,7 +41,7 @@ def test_live_effects_page_with_a_fake_camera(live_server, tmp_path):
     photo = cv2.imread(str(data_path("faces", "face_recognition_examples", "examples", "obama-480p.jpg")))
     photo = cv2.resize(photo, (640, 480), interpolation=cv2.INTER_AREA)
     y4m = tmp_path / "cam.y4m"
-    write_y4m(y4m, photo)
+    write_y4m(y4m, [cv2.cvtColor(photo, cv2.COLOR_BGR2RGB)] * 30)
     args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--use-fake-ui-for-media-stream",
             "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}"]
     with sync_api.sync_playwright() as pw:

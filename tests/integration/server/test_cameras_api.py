@@ -6,8 +6,6 @@ on the SSE stream, rules that fire, roles, persistence across an app restart."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 
 import cv2
@@ -20,6 +18,7 @@ from clearsight.config import Settings
 from clearsight.server import create_app
 from clearsight.server.settings import ServerSettings
 from tests.conftest import data_path
+from tests.live_server import running_app
 
 pytestmark = pytest.mark.integration
 
@@ -28,28 +27,14 @@ CLIP = ("faces", "face_recognition_examples", "examples", "short_hamilton_clip.m
 
 @pytest.fixture(scope="module")
 def live_service(tmp_path_factory):
-    import uvicorn
-
     settings = Settings(data_dir=tmp_path_factory.mktemp("cameras"), models_dir=Settings().model_dir)
     app = create_app(settings, ServerSettings(warmup=False))
     keys = {}
     for role in ("admin", "operator", "auditor", "client"):
         _, plain = app.state.clearsight.keys.create(role, f"test {role}")
         keys[role] = {"Authorization": f"Bearer {plain}"}
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    with running_app(app, start_timeout=30) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield client, keys, app, settings
-    server.should_exit = True
-    thread.join(20)
     assert app.state.cameras is None, "shutdown must stop the cameras and close the hub"
 
 
