@@ -6,6 +6,7 @@ on the SSE stream, rules that fire, roles, persistence across an app restart."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import time
 
 import cv2
@@ -75,7 +76,8 @@ def test_camera_end_to_end(live_service):
            "zones": [{"name": "left", "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], "normalized": True}]}
     r = c.post("/v1/cameras", json=cam, params={"start": "true"}, headers=keys["operator"])
     assert r.status_code == 201, r.text
-    assert r.json()["config"]["source"] == str(clip)
+    # saved as an absolute, resolved path (the data may sit behind a symlink)
+    assert Path(r.json()["config"]["source"]) == clip.resolve()
     _problem(c.post("/v1/cameras", json=cam, headers=admin), 409, "camera_exists")
 
     ticket = c.post("/v1/stream-tickets", headers=keys["operator"]).json()["ticket"]
