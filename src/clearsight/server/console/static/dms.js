@@ -4,37 +4,11 @@
 // a tick that finds the previous frame still being analysed is skipped, not queued.
 "use strict";
 
-const KEY = "clearsight.key"; // shared with the console's sign-in
 const state = { running: false, stream: null, session: null, frames: 0, t0: 0, timer: null, busy: false, recent: [], pausedUntil: 0 };
 const LABELS = {
   "dms.microsleep": "Eyes closed", "dms.drowsy": "Drowsy (PERCLOS)", "dms.distracted": "Eyes off the road",
   "dms.yawn": "Yawn", "dms.absent": "No driver", "dms.agitated": "Agitated",
 };
-
-function el(id) { return document.getElementById(id); }
-
-function toast(msg) {
-  const t = document.createElement("div");
-  t.textContent = msg;
-  el("toast").append(t);
-  setTimeout(() => t.remove(), 5000);
-}
-
-async function api(path, opts = {}) {
-  const headers = Object.assign({ Authorization: `Bearer ${sessionStorage.getItem(KEY) || ""}` }, opts.headers || {});
-  const res = await fetch(path, Object.assign({}, opts, { headers }));
-  if (!res.ok) {
-    let detail = `HTTP ${res.status}`;
-    let code = "";
-    try { const p = await res.json(); detail = p.detail || p.title || detail; code = p.code || ""; } catch (e) { /* not JSON */ }
-    const err = new Error(detail);
-    err.status = res.status;
-    err.code = code;
-    err.retryAfter = Number(res.headers.get("Retry-After") || 0);
-    throw err;
-  }
-  return res;
-}
 
 function set(id, text, cls) {
   const d = el(id);

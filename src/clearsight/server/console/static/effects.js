@@ -3,30 +3,7 @@
 // a slow server lowers the frame rate instead of queueing stale frames.
 "use strict";
 
-const KEY = "clearsight.key"; // shared with the console's sign-in
 const state = { running: false, stream: null, session: null, frames: 0, t0: 0, since: 0, recent: [] };
-
-function el(id) { return document.getElementById(id); }
-
-function toast(msg) {
-  const t = document.createElement("div");
-  t.textContent = msg;
-  el("toast").append(t);
-  setTimeout(() => t.remove(), 5000);
-}
-
-async function api(path, opts = {}) {
-  const headers = Object.assign({ Authorization: `Bearer ${sessionStorage.getItem(KEY) || ""}` }, opts.headers || {});
-  const res = await fetch(path, Object.assign({}, opts, { headers }));
-  if (!res.ok) {
-    let detail = `HTTP ${res.status}`;
-    try { const p = await res.json(); detail = p.detail || p.title || detail; } catch (e) { /* not JSON */ }
-    const err = new Error(detail);
-    err.status = res.status;
-    throw err;
-  }
-  return res;
-}
 
 function slider(container, name, min, max) {
   const label = document.createElement("label");

@@ -1,0 +1,31 @@
+// Shared by the stand-alone pages (live effects, driver monitoring) that open outside
+// the console shell: the console's sign-in key, element lookup, toasts, and fetch that
+// turns problem+json into an Error with status, code and Retry-After.
+"use strict";
+
+const KEY = "clearsight.key"; // shared with the console's sign-in
+
+function el(id) { return document.getElementById(id); }
+
+function toast(msg) {
+  const t = document.createElement("div");
+  t.textContent = msg;
+  el("toast").append(t);
+  setTimeout(() => t.remove(), 5000);
+}
+
+async function api(path, opts = {}) {
+  const headers = Object.assign({ Authorization: `Bearer ${sessionStorage.getItem(KEY) || ""}` }, opts.headers || {});
+  const res = await fetch(path, Object.assign({}, opts, { headers }));
+  if (!res.ok) {
+    let detail = `HTTP ${res.status}`;
+    let code = "";
+    try { const p = await res.json(); detail = p.detail || p.title || detail; code = p.code || ""; } catch (e) { /* not JSON */ }
+    const err = new Error(detail);
+    err.status = res.status;
+    err.code = code;
+    err.retryAfter = Number(res.headers.get("Retry-After") || 0);
+    throw err;
+  }
+  return res;
+}
