@@ -38,7 +38,7 @@ class ModelSpec:
     module: str | None = None  # import name when it differs from the distribution
     input: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
-    # kind "built": dotted path of `build(dest: Path) -> None`, run (offline, from
+    # kind "built": "module:function" of `build(dest: Path) -> None`, run (offline, from
     # installed packages) the first time the model is resolved and not yet built.
     builder: str | None = None
 
@@ -264,7 +264,7 @@ def ensure_built(spec: ModelSpec) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if dest.is_file():
             return dest
-        module_name, func_name = (spec.builder or "").rsplit(":", 1) if ":" in (spec.builder or "") else (spec.builder or "").rsplit(".", 1)
+        module_name, _, func_name = (spec.builder or "").partition(":")
         build = getattr(importlib.import_module(module_name), func_name)
         tmp = dest.with_name(f".{dest.name}.partial")
         build(tmp)
