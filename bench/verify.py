@@ -42,24 +42,6 @@ from _common import (  # noqa: E402
 )
 
 
-def impostor_scores(system: FaceSystem, templates: dict, subset: list[tuple[str, str]]) -> np.ndarray:
-    kept = [(templates[p], i) for p, i in subset if templates.get(p) is not None]
-    ids = np.array([i for _, i in kept])
-    out = []
-    vecs = [v for v, _ in kept]
-    if system.name.startswith("clearsight"):
-        m = np.stack(vecs)
-        sims = m @ m.T
-        iu = np.triu_indices(len(ids), 1)
-        return sims[iu][ids[iu[0]] != ids[iu[1]]]
-    m = np.stack(vecs).astype(np.float64)
-    sq = (m**2).sum(1)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * m @ m.T, 0)
-    iu = np.triu_indices(len(ids), 1)
-    out = -np.sqrt(d2[iu])
-    return out[ids[iu[0]] != ids[iu[1]]]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--systems", default="default,peer")
@@ -102,7 +84,7 @@ def main() -> None:
         t_1e2 = t_1e3 = float("nan")
         if subset:
             templates.update(system.run([p for p, _ in subset if p not in templates]))
-            imp_cal = impostor_scores(system, templates, subset)
+            _, imp_cal = system.genuine_impostor(templates, subset)
             t_1e2, t_1e3 = threshold_at_fmr(imp_cal, 1e-2), threshold_at_fmr(imp_cal, 1e-3)
         default_t = system.default_threshold
         if default_t is None:
