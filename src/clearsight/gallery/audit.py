@@ -14,7 +14,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import InputError
@@ -66,14 +66,25 @@ def to_entry(r: AuditRow) -> AuditEntry:
                       prev_hash=r.prev_hash, hash=r.hash)
 
 
-def entries(session: Session, offset: int = 0, limit: int = 100, *, action: str | None = None,
-            target: str | None = None) -> list[AuditEntry]:
-    q = select(AuditRow).order_by(AuditRow.seq)
+def _filtered(q, action: str | None, target: str | None):  # noqa: ANN001, ANN202
     if action:
         q = q.where(AuditRow.action == action)
     if target:
         q = q.where(AuditRow.target == target)
+    return q
+
+
+def entries(session: Session, offset: int = 0, limit: int = 100, *, action: str | None = None,
+            target: str | None = None, newest_first: bool = False) -> list[AuditEntry]:
+    """A page of entries in `seq` order; newest first lets a reviewer start from what just happened."""
+    order = AuditRow.seq.desc() if newest_first else AuditRow.seq
+    q = _filtered(select(AuditRow), action, target).order_by(order)
     return [to_entry(r) for r in session.execute(q.offset(offset).limit(limit)).scalars()]
+
+
+def count(session: Session, *, action: str | None = None, target: str | None = None) -> int:
+    q = _filtered(select(func.count(AuditRow.seq)), action, target)
+    return int(session.execute(q).scalar() or 0)
 
 
 def verify(session: Session, batch: int = 5000) -> AuditVerification:

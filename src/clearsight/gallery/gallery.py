@@ -28,7 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from ..config import Settings, get_settings
 from ..errors import IncompatibleTemplatesError, InputError, ModelError
 from ..face.verification import operating_point, strongest_operating_point
-from ..types import Embedding, Match, QualityReport
+from ..face.verification import operating_point as _operating_point  # `verify` has a parameter of that name
+from ..types import Decision, Embedding, Match, QualityReport
 from . import audit as audit_log
 from .consent import Purpose, parse_expiry, parse_purpose, to_consent, valid_consent_clause
 from .errors import ConflictError, ConsentRequiredError, NotFoundError, QualityRejectedError, TemplateKeyError
@@ -41,6 +42,7 @@ from .records import (
     EnrolResult,
     Group,
     Identity,
+    IdentityVerification,
     PurgeReport,
     RotationReport,
 )
@@ -296,6 +298,42 @@ class Gallery:
     def count_identities(self) -> int:
         with self._session() as s:
             return int(s.execute(select(func.count(IdentityRow.id))).scalar() or 0)
+
+    def update_identity(self, identity_id: str, actor: str, display_name: str | None = None,
+                        attributes: dict | None = None, external_id: str | None = None) -> Identity:
+        """Change an identity's metadata; None leaves a field as it is. `attributes`
+        replaces the whole object. The audit entry names the changed fields, never
+        their values (names and attributes are personal data the log must not copy)."""
+        actor = audit_log.require_actor(actor)
+        if display_name is None and attributes is None and external_id is None:
+            raise InputError("nothing to update: give display_name, attributes or external_id")
+        if display_name is not None and not str(display_name).strip():
+            raise InputError("display_name must not be empty")
+        if attributes is not None and not isinstance(attributes, dict):
+            raise InputError("attributes must be a JSON object")
+        if external_id is not None and not str(external_id).strip():
+            raise InputError("external_id must not be empty")
+        wanted: dict[str, Any] = {}
+        if display_name is not None:
+            wanted["display_name"] = str(display_name).strip()[:255]
+        if attributes is not None:
+            wanted["attributes"] = dict(attributes)
+        if external_id is not None:
+            wanted["external_id"] = str(external_id)[:255]
+        try:
+            with self._session() as s, s.begin():
+                row = s.get(IdentityRow, str(identity_id))
+                if row is None:
+                    raise NotFoundError(f"no identity {identity_id!r}")
+                changed = sorted(k for k, v in wanted.items() if getattr(row, k) != v)
+                for k in changed:
+                    setattr(row, k, wanted[k])
+                s.flush()
+                audit_log.append(s, actor=actor, action="identity.update", target=row.id, outcome="ok",
+                                 details={"changed": changed})
+        except IntegrityError:
+            raise ConflictError(f"an identity with external id {external_id!r} already exists") from None
+        return self.get_identity(identity_id)
 
     def erase_identity(self, identity_id: str, actor: str) -> dict[str, int]:
         """Remove the identity, its templates, consents, memberships, stored images and
@@ -624,6 +662,73 @@ class Gallery:
                                  details={"similarity": round(m.similarity, 4), "template_id": m.template_id})
         return matches
 
+    def verify(self, identity_id: str, image_or_embedding, purpose: Purpose | str, actor: str,  # noqa: ANN001
+               operating_point: str = "balanced") -> IdentityVerification:
+        """1:1: is the probe the claimed identity (log-in, KYC, face-pay)?
+
+        Compares only with that identity's own templates, read from the store, so the
+        answer is exact and independent of the rest of the gallery (a 1:N ranking could
+        push the claimed identity out of its top-K). Needs a valid consent for `purpose`;
+        every call is audited with the score and operating point, never the vector."""
+        actor = audit_log.require_actor(actor)
+        p = parse_purpose(purpose)
+        point = _operating_point(self.model_id, operating_point)
+        identity_id = str(identity_id)
+        now = utcnow()
+        with self._session() as s:
+            known = s.get(IdentityRow, identity_id) is not None
+            consented = known and bool(s.execute(select(valid_consent_clause(IdentityRow.id, p, now))
+                                                 .where(IdentityRow.id == identity_id)).scalar())
+        if not known:
+            self._audit(actor, "verify", purpose=p.value, target=identity_id, outcome="rejected",
+                        details={"error": NotFoundError.code})
+            raise NotFoundError(f"no identity {identity_id!r}")
+        if not consented:
+            self._audit(actor, "verify", purpose=p.value, target=identity_id, outcome="refused",
+                        details={"error": ConsentRequiredError.code})
+            raise ConsentRequiredError(f"identity {identity_id!r} has no valid consent for purpose {p.value!r}")
+        try:
+            q = self._query_vector(image_or_embedding)
+        except InputError as exc:
+            self._audit(actor, "verify", purpose=p.value, target=identity_id, outcome="rejected",
+                        details={"error": exc.code})
+            raise
+        best = self._best_own_template(identity_id, q)
+        if best is None:
+            self._audit(actor, "verify", purpose=p.value, target=identity_id, outcome="rejected",
+                        details={"error": "no_templates", "model": self.model_id})
+            raise NotFoundError(f"identity {identity_id!r} has no enrolled {self.model_id} face to verify against")
+        sim, tid = best
+        result = IdentityVerification(
+            identity_id=identity_id, template_id=str(tid), similarity=sim,
+            decision=Decision.MATCH if sim >= point.threshold else Decision.NO_MATCH,
+            threshold=point.threshold, operating_point=point.name, target_fmr=point.target_fmr, model=self.model_id)
+        self._audit(actor, "verify", purpose=p.value, target=identity_id, outcome=result.decision.value,
+                    details={"similarity": round(sim, 4), "operating_point": point.name, "model": self.model_id,
+                             "template_id": str(tid)})
+        return result
+
+    def _best_own_template(self, identity_id: str, q: np.ndarray) -> tuple[float, int] | None:
+        """Best cosine of the unit probe `q` over the identity's templates (None: it has none)."""
+        with self._index_lock:
+            self._refresh_keys()
+            prot = self._protector  # one key domain for the probe and every template
+        qa = prot.transform(q)
+        with self._session() as s:
+            rows = s.execute(select(TemplateRow.id, TemplateRow.dim, TemplateRow.key_id, TemplateRow.nonce,
+                                    TemplateRow.ciphertext)
+                             .where(TemplateRow.identity_id == identity_id, TemplateRow.model == self.model_id)
+                             .order_by(TemplateRow.id)).all()
+        best: tuple[float, int] | None = None
+        for r in rows:
+            if int(r.dim) != qa.shape[0]:
+                raise IncompatibleTemplatesError(f"probe has {qa.shape[0]} dimensions, the templates {r.dim}")
+            vec = prot.to_active(r.key_id, r.nonce, r.ciphertext, _aad(identity_id, self.model_id))
+            sim = float(np.dot(vec, qa))
+            if best is None or sim > best[0]:
+                best = (sim, int(r.id))
+        return best
+
     # -- groups ----------------------------------------------------------------
     def create_group(self, name: str, *, actor: str = "system") -> Group:
         if not name or not str(name).strip():
@@ -671,11 +776,16 @@ class Gallery:
             audit_log.append(s, actor=actor, action=action, **kw)
 
     def audit_entries(self, offset: int = 0, limit: int = 100, *, action: str | None = None,
-                      target: str | None = None) -> list[AuditEntry]:
+                      target: str | None = None, newest_first: bool = False) -> list[AuditEntry]:
         if offset < 0 or not 0 < limit <= 10_000:
             raise InputError("offset must be >= 0 and limit in 1..10000")
         with self._session() as s:
-            return audit_log.entries(s, offset, limit, action=action, target=target)
+            return audit_log.entries(s, offset, limit, action=action, target=target, newest_first=newest_first)
+
+    def count_audit_entries(self, action: str | None = None, target: str | None = None) -> int:
+        """How many entries `audit_entries` pages through with the same filters."""
+        with self._session() as s:
+            return audit_log.count(s, action=action, target=target)
 
     def verify_audit(self) -> AuditVerification:
         with self._session() as s:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..types import QualityReport
+from ..types import Decision, QualityReport
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -74,6 +74,38 @@ class EnrolResult:
             "template_id": self.template_id,
             "quality": self.quality.to_dict() if self.quality else None,
             "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class IdentityVerification:
+    """A 1:1 answer against an enrolled identity: the best of its templates, decided at
+    a calibrated operating point. Names the template that won, never its vector."""
+
+    identity_id: str
+    template_id: str
+    similarity: float
+    decision: Decision
+    threshold: float
+    operating_point: str
+    target_fmr: float
+    model: str
+
+    @property
+    def match(self) -> bool:
+        return self.decision is Decision.MATCH
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "identity_id": self.identity_id,
+            "template_id": self.template_id,
+            "similarity": round(self.similarity, 4),
+            "decision": self.decision.value,
+            "match": self.match,
+            "threshold": round(self.threshold, 4),
+            "operating_point": self.operating_point,
+            "target_fmr": self.target_fmr,
+            "model": self.model,
         }
 
 
