@@ -192,6 +192,7 @@ def audit(
     verify: Annotated[bool, typer.Option("--verify", help="check the hash chain; exit 1 if tampered")] = False,
     offset: int = 0,
     limit: int = 50,
+    newest_first: Annotated[bool, typer.Option("--newest-first", help="list the latest entries first")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Show the audit log, or verify that nobody altered it."""
@@ -207,7 +208,7 @@ def audit(
             if not v.ok:
                 raise typer.Exit(1)
             return
-        rows = g.audit_entries(offset, limit)
+        rows = g.audit_entries(offset, limit, newest_first=newest_first)
     if as_json:
         _echo_json([r.to_dict() for r in rows])
         return

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from ..types import Face, QualityReport
 
@@ -180,6 +180,23 @@ class IdentityCreate(BaseModel):
     )
 
 
+class IdentityUpdate(BaseModel):
+    """Fields left out (or null) stay as they are; `attributes` replaces the whole object."""
+
+    model_config = {"extra": "forbid", "json_schema_extra": {"minProperties": 1}}
+    display_name: str | None = Field(None, min_length=1, max_length=200)
+    external_id: str | None = Field(None, min_length=1, max_length=200, description="your own id (unique)")
+    attributes: dict[str, str | int | float | bool | None] | None = Field(
+        None, description="replaces the stored attributes (never race, ethnicity, gender or age inferred by us)"
+    )
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> IdentityUpdate:
+        if self.display_name is None and self.external_id is None and self.attributes is None:
+            raise ValueError("send at least one of display_name, external_id, attributes")
+        return self
+
+
 class ConsentOut(BaseModel):
     id: str
     identity_id: str
@@ -291,6 +308,7 @@ class AuditPage(BaseModel):
     items: list[AuditEntryOut]
     offset: int
     limit: int
+    total: int = Field(description="entries in the whole log, for paging")
 
 
 class AuditVerificationOut(BaseModel):

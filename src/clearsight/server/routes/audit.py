@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Query
 
 from ..auth import ApiKey, Permission
@@ -17,12 +19,15 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=PROBLEM_RESPONS
 def audit_entries(
     offset: int = Query(0, ge=0, le=10_000_000),
     limit: int = Query(100, ge=1, le=1000),
+    order: Literal["asc", "desc"] = Query("asc", description="by `seq`: asc oldest first, desc newest first"),
     key: ApiKey = Depends(require(Permission.AUDIT_READ)),
     state: ServiceState = Depends(get_state),
 ) -> AuditPage:
-    """Who did what, to whom, for which purpose, with which outcome; oldest first (by `seq`)."""
-    rows = state.gallery.audit_entries(offset=offset, limit=limit)
-    return AuditPage(items=[AuditEntryOut(**e.to_dict()) for e in rows], offset=offset, limit=limit)
+    """Who did what, to whom, for which purpose, with which outcome; oldest first unless `order=desc`."""
+    g = state.gallery
+    rows = g.audit_entries(offset=offset, limit=limit, newest_first=order == "desc")
+    return AuditPage(items=[AuditEntryOut(**e.to_dict()) for e in rows], offset=offset, limit=limit,
+                     total=g.count_audit_entries())
 
 
 @router.get("/verify", response_model=AuditVerificationOut)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import InputError, NoFaceError
-from ...face.verification import operating_point, verify_embeddings
+from ...face.verification import verify_embeddings
 from ...io import load_image
 from ..auth import ApiKey, Permission, forbidden
 from ..deps import current_key, get_state, require
@@ -132,34 +132,10 @@ def _primary(pipe: Any, rgb: Any, name: str) -> Any:
 
 
 def _verify_identity(state: ServiceState, key: ApiKey, params: VerifyParams, emb: Any) -> dict:
-    """1:1 against an enrolled identity, through the gallery's consent-filtered, audited search.
-
-    The gallery has no 1:1 call yet, so this ranks the identities consenting to the
-    purpose and reads the claimed one's score. If it is not among the top
-    `MAX_TOP_K`, its similarity is below the K-th best; when that is below the
-    threshold the `no_match` is exact, otherwise the answer is a conservative no."""
-    from datetime import datetime, timezone
-
-    from ...gallery.errors import ConsentRequiredError
-    from ...gallery.gallery import MAX_TOP_K
-
-    g = state.gallery
-    ident = g.get_identity(params.identity_id)  # 404 for an unknown identity
-    now = datetime.now(timezone.utc)
-    if not any(c.purpose == params.purpose and c.valid_at(now) for c in g.list_consents(ident.id)):
-        raise ConsentRequiredError(f"identity {ident.id!r} has no valid consent for purpose {params.purpose!r}")
-    point = operating_point(emb.model, params.operating_point)
-    hits = g.search(emb, params.purpose, actor=key.actor, top_k=MAX_TOP_K)
-    mine = next((m for m in hits if m.identity_id == ident.id), None)
-    sim = float(mine.similarity) if mine is not None else min((float(m.similarity) for m in hits), default=-1.0)
-    is_match = mine is not None and sim >= point.threshold
-    return {
-        "similarity": round(sim, 4),
-        "decision": "match" if is_match else "no_match",
-        "match": is_match,
-        "threshold": round(point.threshold, 4),
-        "operating_point": point.name,
-        "target_fmr": point.target_fmr,
-        "model": emb.model,
-        "identity_id": ident.id,
-    }
+    """1:1 against an enrolled identity: the gallery checks the consent for the purpose,
+    compares with that identity's own templates and audits the call with this key."""
+    v = state.gallery.verify(params.identity_id, emb, params.purpose, actor=key.actor,
+                             operating_point=params.operating_point)
+    d = v.to_dict()
+    d.pop("template_id")  # the response schema names the identity, not which of its templates won
+    return d

@@ -24,6 +24,7 @@ from ..schemas import (
     IdentityOut,
     IdentityExport,
     IdentityPage,
+    IdentityUpdate,
     PurgeOut,
 )
 from ..state import ServiceState
@@ -76,6 +77,24 @@ def get_identity(
     state: ServiceState = Depends(get_state),
 ) -> IdentityOut:
     return identity_out(state, state.gallery.get_identity(identity_id))
+
+
+@router.patch("/identities/{identity_id}", response_model=IdentityOut)
+def update_identity(
+    body: IdentityUpdate,
+    identity_id: str = IdPath,
+    key: ApiKey = Depends(require(Permission.IDENTITIES_WRITE)),
+    state: ServiceState = Depends(get_state),
+) -> IdentityOut:
+    """Change the name, your external id or the attributes (audited by field name, not value)."""
+    ident = state.gallery.update_identity(
+        identity_id,
+        actor=key.actor,
+        display_name=body.display_name,
+        attributes=body.attributes,
+        external_id=body.external_id,
+    )
+    return identity_out(state, ident)
 
 
 @router.delete("/identities/{identity_id}", response_model=EraseOut)
