@@ -20,6 +20,7 @@ NEEDS: dict[tuple[str, str], Permission | None] = {
     ("GET", "/v1/identities"): P.IDENTITIES_READ,
     ("POST", "/v1/identities"): P.IDENTITIES_WRITE,
     ("GET", "/v1/identities/{identity_id}"): P.IDENTITIES_READ,
+    ("PATCH", "/v1/identities/{identity_id}"): P.IDENTITIES_WRITE,
     ("DELETE", "/v1/identities/{identity_id}"): P.IDENTITIES_WRITE,
     ("POST", "/v1/identities/{identity_id}/faces"): P.IDENTITIES_WRITE,
     ("GET", "/v1/identities/{identity_id}/consents"): P.IDENTITIES_READ,
