@@ -16,7 +16,7 @@ _EXPORTS = {
     "Purpose": "consent", "PURPOSES": "consent",
     "GallerySettings": "settings", "gallery_settings": "settings",
     **{n: "records" for n in ("Identity", "Consent", "Group", "EnrolResult", "AuditEntry", "AuditVerification",
-                              "PurgeReport", "RotationReport")},
+                              "IdentityVerification", "PurgeReport", "RotationReport")},
     **{n: "errors" for n in ("GalleryError", "NotFoundError", "ConsentRequiredError", "ConflictError",
                              "QualityRejectedError", "TemplateKeyError", "GalleryIndexError")},
 }
@@ -36,6 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import (ConflictError, ConsentRequiredError, GalleryError, GalleryIndexError, NotFoundError,
                          QualityRejectedError, TemplateKeyError)
     from .gallery import Gallery
-    from .records import (AuditEntry, AuditVerification, Consent, EnrolResult, Group, Identity, PurgeReport,
-                          RotationReport)
+    from .records import (AuditEntry, AuditVerification, Consent, EnrolResult, Group, Identity,
+                          IdentityVerification, PurgeReport, RotationReport)
     from .settings import GallerySettings, gallery_settings
