@@ -131,7 +131,8 @@ class Gallery:
             return create_index("milvus", dim, uri=uri, collection=coll)
         return create_index(self.gs.index, dim, path=self._index_path(), exact_max=self.gs.exact_max,
                             factory=self.gs.compressed_factory, k_factor=self.gs.compressed_k_factor,
-                            threads=self.gs.index_threads)
+                            threads=self.gs.index_threads, shards=self.gs.index_shards,
+                            probe_factor=self.gs.ivf_probe_factor)
 
     def _dim(self) -> int | None:
         with self._session() as s:
@@ -860,10 +861,11 @@ class Gallery:
                 self._protector = Protector(load_keyring(self._key_path))
             self._audit(actor, "keys.rotate", outcome="ok",
                         details={"new_key_id": new.active, "retired": old_ids, "templates": done})
-            for p in index_dir(self.gs, self.settings).glob("*.faiss"):
+            # index files of retired keys: <model>.<key>.faiss.g<gen>.<shard> and their manifest
+            idir = index_dir(self.gs, self.settings)
+            for p in idir.iterdir() if idir.exists() else ():
                 if any(f".{k}." in p.name for k in old_ids):
                     p.unlink(missing_ok=True)
-                    p.with_suffix(".json").unlink(missing_ok=True)
         return RotationReport(old_key_ids=old_ids, new_key_id=new.active, templates_reprotected=done)
 
     # -- lifecycle -------------------------------------------------------------

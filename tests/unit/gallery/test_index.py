@@ -1,5 +1,6 @@
 """One interface test-suite, run against every VectorIndex backend:
-FAISS exact, FAISS compressed (PQ shortlist + re-rank, tombstones) and milvus-lite."""
+FAISS exact, FAISS compressed (PQ shortlist + re-rank, tombstones), FAISS IVF in
+two threaded shards (the large-gallery default) and milvus-lite."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def milvus_uri(tmp_path_factory):
     return str(tmp_path_factory.mktemp("milvus") / "index.db")
 
 
-@pytest.fixture(params=["faiss-flat", "faiss-compressed", "milvus-lite"])
+@pytest.fixture(params=["faiss-flat", "faiss-compressed", "faiss-ivf-shards", "milvus-lite"])
 def make_index(request, tmp_path):
     made = []
 
@@ -50,6 +51,9 @@ def make_index(request, tmp_path):
         elif request.param == "faiss-compressed":
             idx = create_index("compressed", D, path=kw.get("path", tmp_path / "pq.faiss"),
                                factory="PQ16x4fs,Refine(SQ8)", k_factor=32)
+        elif request.param == "faiss-ivf-shards":
+            idx = create_index("compressed", D, path=kw.get("path", tmp_path / "ivf.faiss"), factory="auto",
+                               shards=2, k_factor=8)
         else:
             uri = request.getfixturevalue("milvus_uri")
             idx = create_index("milvus", D, uri=uri, collection=kw.get("collection", "t" + uuid.uuid4().hex[:10]))
@@ -170,3 +174,46 @@ def test_dimension_mismatch_is_a_clear_error(make_index):
     idx = make_index()
     with pytest.raises(InputError, match="dimension"):
         idx.add(np.array([1]), np.zeros((1, D + 1), np.float32))
+
+
+def test_ivf_lists_grow_with_the_square_root_of_the_gallery():
+    from clearsight.gallery.index.faiss_index import auto_factory, ivf_nlist
+
+    assert [ivf_nlist(n) for n in (250_000, 1_000_000, 10_000_000, 100_000_000)] == [2048, 4096, 16384, 65536]
+    assert ivf_nlist(3000) * 39 <= 3000  # never more lists than k-means can train
+    assert auto_factory(1_000_000) == "IVF4096_HNSW32,PQ128x4fs,Refine(SQ8)"
+
+
+def test_auto_ivf_retrains_when_the_gallery_has_grown(tmp_path, data):
+    ids, x = data
+    idx = create_index("auto", D, path=tmp_path / "grow.faiss", exact_max=1100, shards=2)
+    idx.add(ids[:1200], x[:1200])
+    first = idx.describe()
+    assert idx.compressed and first["shards"] == 2 and first["kind"].startswith("IVF")
+    idx.add(ids[1200:], x[1200:])  # 2.5x: same quantiser, vectors spread over both shards
+    assert idx.describe()["nlist"] == first["nlist"]
+    big = np.concatenate([x, x[:2000] + 0.01 * np.random.default_rng(1).standard_normal((2000, D), dtype=np.float32)])
+    big /= np.linalg.norm(big, axis=1, keepdims=True)
+    idx.add(np.arange(len(big), dtype=np.int64) + 10_000_000, big)  # 5000 more: past 4x what it was trained on
+    grown = idx.describe()
+    assert grown["nlist"] > first["nlist"] and grown["vectors"] == N + len(big)
+    _, i = idx.search(x[:200], 1)
+    # the original vector or its identical copy under the new id: both are exact matches
+    assert np.mean((i[:, 0] == ids[:200]) | (i[:, 0] == np.arange(200) + 10_000_000)) >= 0.97
+
+
+def test_index_files_survive_a_torn_write(tmp_path, data):
+    """A crash while persisting leaves the previous generation readable."""
+    ids, x = data
+    path = tmp_path / "torn.faiss"
+    idx = create_index("compressed", D, path=path, factory="auto", shards=2)
+    idx.add(ids, x)
+    idx.persist()
+    # what a crash mid-persist leaves: a half-written next generation and a temp manifest
+    (tmp_path / "torn.faiss.g2.0").write_bytes(b"\x00" * 100)
+    (tmp_path / "torn.json.tmp999").write_text("{")
+    again = create_index("compressed", D, path=path, factory="auto", shards=2)
+    assert again.compressed and len(again) == N
+    np.testing.assert_array_equal(again.ids(), np.sort(ids))
+    _, i = again.search(x[:50], 1)
+    assert np.mean(i[:, 0] == ids[:50]) >= 0.96

@@ -1,17 +1,32 @@
-"""FAISS index: exact inner-product search while small, compressed when large.
+"""FAISS index: exact inner-product search while small, IVF-PQ with re-ranking when large.
 
-Exact (`IDMap2,Flat`) costs 4*d bytes per vector and scans everything; once the
-gallery passes `exact_max` vectors (`kind="auto"`) it is re-encoded into a compressed
-index (default `PQ128x4fs,Refine(SQ8)`: a 4-bit fast-scan PQ shortlist
-re-ranked with 8-bit scalar codes; the gallery then re-ranks its final shortlist
-exactly from the store). Compressed FAISS indexes cannot remove vectors or filter
-by id, so removals are tombstones (filtered out, folded in on the next rebuild)
-and id filters widen the shortlist until enough allowed hits are found.
+Exact (`IDMap2,Flat`) costs 4*d bytes per vector and scans everything. Once the
+gallery passes `exact_max` vectors (`kind="auto"`) it is re-encoded into a
+compressed index. The default (`factory="auto"`) is chosen by size:
+`IVF{nlist}_HNSW32,PQ128x4fs,Refine(SQ8)`, nlist = the power of two at or above
+4*sqrt(n): an inverted file whose coarse centroids are found through a small HNSW
+graph, 4-bit fast-scan PQ codes for the probed lists, SQ8 re-scoring of the
+shortlist; the gallery then re-ranks its final shortlist exactly from the store.
+
+Why IVF and not a graph: on vectors with the default embedder's statistics, HNSW
+needed ~8x the work of IVF for the same recall@1 (bench/search.py). Why so many
+probes (nprobe = probe_factor * sqrt(nlist), ~5% of a 10M gallery): face
+templates of one person scatter widely compared with the spread of identities,
+so the exact neighbour often sits in a list far down the query's ranking; the
+factor was measured as the 0.99 list coverage at 1M and 10M.
+
+Single-query latency comes from shards: the compressed index is split into
+`shards` sub-indexes searched by parallel threads (one per core), each probing
+its own lists, merged by score. Compressed FAISS indexes cannot remove vectors
+or filter by id, so removals are tombstones (filtered out, folded in on the next
+re-encode) and id filters widen the shortlist until enough allowed hits are found.
+The index re-trains itself (new nlist) when it has grown 4x since it was trained.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from pathlib import Path
@@ -22,57 +37,132 @@ import numpy as np
 from ..errors import GalleryIndexError
 from .base import as_ids, as_vectors
 
+AUTO = "auto"
+GROWTH_RETRAIN = 4  # re-train the coarse quantiser when the gallery has grown this much
+TRAIN_MAX = 1_000_000  # training sample cap: bounds k-means time (~3 min for nlist 16384 on 2 cores)
+
+
+def ivf_nlist(n: int) -> int:
+    """Inverted lists for n vectors: the power of two at or above 4*sqrt(n), with
+    at least 39 training points per list (FAISS's k-means minimum)."""
+    want = 1 << max(4, math.ceil(math.log2(4 * math.sqrt(max(n, 1)))))
+    while want > 16 and want * 39 > n:
+        want //= 2
+    return want
+
+
+def auto_factory(n: int, dim: int = 128) -> str:
+    """PQ with up to 128 4-bit sub-quantisers (64 bytes): one per dimension at d=128,
+    which kept the exact neighbour in the SQ8-rescored shortlist where PQ64/PQ32 lost it."""
+    return f"IVF{ivf_nlist(n)}_HNSW32,PQ{math.gcd(dim, 128)}x4fs,Refine(SQ8)"
+
 
 class FaissIndex:
-    OPTIONS = ("path", "exact_max", "factory", "k_factor", "threads")
+    OPTIONS = ("path", "exact_max", "factory", "k_factor", "threads", "shards", "probe_factor", "nprobe")
 
     def __init__(self, dim: int, *, kind: str = "auto", path: Path | str | None = None, exact_max: int = 250_000,
-                 factory: str = "PQ128x4fs,Refine(SQ8)", k_factor: int = 4, threads: int | None = None) -> None:
+                 factory: str = AUTO, k_factor: int = 4, threads: int | None = None, shards: int = 2,
+                 probe_factor: float = 6.0, nprobe: int | None = None) -> None:
         self.dim = int(dim)
         self.kind = kind
         self.path = Path(path) if path else None
         self.exact_max = int(exact_max)
         self.factory = factory
         self.k_factor = int(k_factor)
+        self.n_shards = max(1, int(shards))
+        self.probe_factor = float(probe_factor)
+        self.fixed_nprobe = int(nprobe) if nprobe else None
         self._lock = threading.RLock()
         self._tomb: set[int] = set()
+        self._trained_n = 0
+        self._trained_factory = ""
+        self._generation = 0
         if threads:
             faiss.omp_set_num_threads(int(threads))
-        self._index = self._new_flat()
-        if self.path and self.path.exists():
+        self._parts: list[faiss.Index] = [self._new_flat()]
+        self._view: faiss.Index | None = None
+        if self.path and (self.path.with_suffix(".json").exists() or self.path.exists()):
             self._load()
-        elif kind == "compressed":
-            self._compressed = False  # trained on the first add of enough vectors
 
     # -- construction ------------------------------------------------------
     def _new_flat(self) -> faiss.Index:
         self._compressed = False
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
 
+    def _factory_for(self, n: int) -> str:
+        return auto_factory(n, self.dim) if self.factory == AUTO else self.factory
+
     def _train_compressed(self, vectors: np.ndarray) -> faiss.Index:
-        idx = faiss.index_factory(self.dim, "IDMap2," + self.factory, faiss.METRIC_INNER_PRODUCT)
-        if len(vectors) > 200_000:  # enough to train PQ/OPQ; keeps training bounded
-            sel = np.random.default_rng(0).choice(len(vectors), 200_000, replace=False)
+        factory = self._factory_for(len(vectors))
+        try:
+            idx = faiss.index_factory(self.dim, "IDMap2," + factory, faiss.METRIC_INNER_PRODUCT)
+        except RuntimeError as exc:
+            raise GalleryIndexError(f"invalid FAISS factory {factory!r}: {exc}") from None
+        if len(vectors) > TRAIN_MAX:
+            sel = np.random.default_rng(0).choice(len(vectors), TRAIN_MAX, replace=False)
             vectors = vectors[np.sort(sel)]
         idx.train(vectors)
-        sub = faiss.downcast_index(idx.index)
-        if hasattr(sub, "k_factor"):
-            sub.k_factor = self.k_factor
+        self._trained_factory = factory
         return idx
 
+    def _tune(self, part: faiss.Index) -> None:
+        """Search-time parameters are not all serialised: set them on every (re)load."""
+        sub = faiss.downcast_index(part.index) if isinstance(part, faiss.IndexIDMap2) else part
+        if hasattr(sub, "k_factor"):
+            sub.k_factor = self.k_factor
+        ivf = faiss.try_extract_index_ivf(part)
+        if ivf is not None:
+            ivf.nprobe = self.nprobe_for(ivf.nlist)
+
+    def nprobe_for(self, nlist: int) -> int:
+        if self.fixed_nprobe:
+            return min(nlist, self.fixed_nprobe)
+        return min(nlist, max(8, math.ceil(self.probe_factor * math.sqrt(nlist))))
+
     def _all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
-        vecs = self._index.index.reconstruct_n(0, self._index.ntotal) if len(ids) else np.zeros((0, self.dim), np.float32)
-        return ids, vecs
+        """Ids and vectors of every part (compressed parts decode their SQ8/flat codes:
+        accurate to ~1e-3, enough to re-encode; the store-driven rebuild is exact)."""
+        ids, vecs = [], []
+        for part in self._parts:
+            if part.ntotal:
+                ids.append(faiss.vector_to_array(part.id_map).astype(np.int64))
+                vecs.append(part.index.reconstruct_n(0, part.ntotal))
+        if not ids:
+            return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
+        return np.concatenate(ids), np.concatenate(vecs)
+
+    def _encode(self, ids: np.ndarray, vecs: np.ndarray, template: faiss.Index) -> list[faiss.Index]:
+        """Split (ids, vecs) over `n_shards` empty copies of a trained index."""
+        parts = []
+        bounds = np.linspace(0, len(ids), self.n_shards + 1).astype(int)
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            part = faiss.clone_index(template)
+            part.reset()
+            self._tune(part)
+            for s in range(lo, hi, 1_000_000):
+                e = min(hi, s + 1_000_000)
+                part.add_with_ids(np.ascontiguousarray(vecs[s:e]), ids[s:e])
+            parts.append(part)
+        return parts
+
+    def _ntotal(self) -> int:
+        return int(sum(p.ntotal for p in self._parts))
 
     def _maybe_compress(self) -> None:
-        want = self.kind == "compressed" or (self.kind == "auto" and self._index.ntotal > self.exact_max)
-        if self._compressed or not want or self._index.ntotal < 1024:
+        n = self._ntotal()
+        want = self.kind == "compressed" or (self.kind == "auto" and n > self.exact_max)
+        if not want or n < 1024:
+            return
+        grown = self._compressed and self.factory == AUTO and n >= GROWTH_RETRAIN * max(self._trained_n, 1)
+        if self._compressed and not grown:
             return
         ids, vecs = self._all_vectors()
-        idx = self._train_compressed(vecs)
-        idx.add_with_ids(vecs, ids)
-        self._index, self._compressed = idx, True
+        keep = ~np.isin(ids, np.fromiter(self._tomb, dtype=np.int64, count=len(self._tomb)))
+        ids, vecs = ids[keep], np.ascontiguousarray(vecs[keep])
+        trained = self._train_compressed(vecs)
+        self._parts, self._compressed, self._trained_n = self._encode(ids, vecs, trained), True, len(ids)
+        self._tomb.clear()
+        self._view = None
 
     # -- interface -----------------------------------------------------------
     def add(self, ids, vectors) -> None:  # noqa: ANN001
@@ -89,38 +179,48 @@ class FaissIndex:
             present = np.isin(ids, self._id_array())
             if present.any():
                 self._remove_now(ids[present])
-            self._index.add_with_ids(vectors, ids)
+            # new vectors fill the smallest shard: shards stay balanced, latency even
+            part = min(self._parts, key=lambda p: p.ntotal)
+            part.add_with_ids(vectors, ids)
             self._maybe_compress()
 
     def _id_array(self) -> np.ndarray:
-        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        arrs = [faiss.vector_to_array(p.id_map).astype(np.int64) for p in self._parts]
+        return np.concatenate(arrs) if arrs else np.zeros(0, np.int64)
 
     def _remove_now(self, ids: np.ndarray) -> int:
         if not self._compressed:
-            return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
+            return int(sum(p.remove_ids(faiss.IDSelectorBatch(ids)) for p in self._parts))
         present = np.intersect1d(self._id_array(), ids)
         self._tomb.update(int(i) for i in present)
-        if len(self._tomb) > max(1000, self._index.ntotal // 20):
+        if len(self._tomb) > max(1000, self._ntotal() // 20):
             self._fold_tombstones()
         return int(len(present))
 
     def _fold_tombstones(self) -> None:
-        """Re-encode without tombstoned vectors (compressed codes are decoded: the
-        store-driven `rebuild` is the exact way; this keeps the index usable)."""
-        ids = self._id_array()
+        """Re-encode without tombstoned vectors, reusing the trained quantisers."""
+        ids, vecs = self._all_vectors()
         keep = ~np.isin(ids, np.fromiter(self._tomb, dtype=np.int64, count=len(self._tomb)))
-        vecs = self._index.index.reconstruct_n(0, self._index.ntotal)
-        # reuse the trained quantisers: clone the trained index and empty it
-        idx = faiss.clone_index(self._index)
-        idx.reset()
-        idx.add_with_ids(np.ascontiguousarray(vecs[keep]), ids[keep])
-        self._index = idx
+        self._parts = self._encode(ids[keep], np.ascontiguousarray(vecs[keep]), self._parts[0])
         self._tomb.clear()
+        self._view = None
 
     def remove(self, ids) -> int:  # noqa: ANN001
         ids = as_ids(ids)
         with self._lock:
             return self._remove_now(ids) if len(ids) else 0
+
+    def _searcher(self) -> faiss.Index:
+        """All parts as one index; with several, a thread per shard for each query."""
+        if len(self._parts) == 1:
+            return self._parts[0]
+        if self._view is None:
+            view = faiss.IndexShards(self.dim, True, False)  # threaded, ids as stored
+            for p in self._parts:
+                view.add_shard(p)
+            view.metric_type = faiss.METRIC_INNER_PRODUCT
+            self._view = view
+        return self._view
 
     def search(self, queries, k: int, allowed=None) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
         q = as_vectors(queries, self.dim)
@@ -129,6 +229,7 @@ class FaissIndex:
         out_i = np.full((len(q), k), -1, np.int64)
         with self._lock:
             n = len(self)
+            total = self._ntotal()
             if n == 0 or k <= 0:
                 return out_s, out_i
             if allowed is not None:
@@ -137,23 +238,24 @@ class FaissIndex:
                     return out_s, out_i
             if not self._compressed:
                 params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed)) if allowed is not None else None
-                kk = min(k, self._index.ntotal)
-                s, i = self._index.search(q, kk, params=params)
+                kk = min(k, total)
+                s, i = self._parts[0].search(q, kk, params=params)
                 out_s[:, :kk], out_i[:, :kk] = s, i
                 out_s[out_i < 0] = -np.inf
                 return out_s, out_i
             # compressed: widen until k live (and allowed) hits per query, or everything
-            kk = min(self._index.ntotal, k + len(self._tomb) if allowed is None else max(4 * k, 64))
+            kk = min(total, k + len(self._tomb) if allowed is None else max(4 * k, 64))
             tomb = np.fromiter(self._tomb, dtype=np.int64, count=len(self._tomb))
+            searcher = self._searcher()
             while True:
-                s, i = self._index.search(q, kk)
+                s, i = searcher.search(q, kk)
                 bad = (i < 0) | np.isin(i, tomb)
                 if allowed is not None:
                     bad |= ~np.isin(i, allowed)
                 enough = ((~bad).sum(axis=1) >= min(k, n)).all()
-                if enough or kk >= self._index.ntotal:
+                if enough or kk >= total:
                     break
-                kk = min(self._index.ntotal, kk * 8)
+                kk = min(total, kk * 8)
             for r in range(len(q)):
                 good = np.flatnonzero(~bad[r])[:k]
                 out_s[r, : len(good)], out_i[r, : len(good)] = s[r, good], i[r, good]
@@ -167,43 +269,71 @@ class FaissIndex:
             return np.sort(ids)
 
     def __len__(self) -> int:
-        return int(self._index.ntotal) - len(self._tomb)
+        return self._ntotal() - len(self._tomb)
 
     def reset(self) -> None:
         with self._lock:
-            self._index = self._new_flat()
+            self._parts = [self._new_flat()]
             self._tomb.clear()
+            self._trained_n = 0
+            self._view = None
+
+    # -- persistence -----------------------------------------------------------
+    def _part_path(self, generation: int, i: int) -> Path:
+        assert self.path is not None
+        return self.path.with_name(f"{self.path.name}.g{generation}.{i}")
 
     def persist(self) -> None:
-        """Atomic: a crash leaves the previous file, never a torn one."""
+        """Crash-safe: parts are written under a new generation's names, then the
+        JSON manifest naming them is swapped in atomically; a crash leaves the
+        previous generation, never a torn index."""
         if not self.path:
             return
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
-            faiss.write_index(self._index, str(tmp))
-            meta = {"compressed": self._compressed, "tombstones": sorted(self._tomb), "dim": self.dim}
-            mtmp = tmp.with_suffix(".json")
-            mtmp.write_text(json.dumps(meta))
-            os.replace(mtmp, self.path.with_suffix(".json"))
-            os.replace(tmp, self.path)
+            gen = self._generation + 1
+            names = []
+            for i, part in enumerate(self._parts):
+                p = self._part_path(gen, i)
+                faiss.write_index(part, str(p))
+                with open(p, "rb") as fh:
+                    os.fsync(fh.fileno())
+                names.append(p.name)
+            meta = {"compressed": self._compressed, "tombstones": sorted(self._tomb), "dim": self.dim,
+                    "parts": names, "generation": gen, "trained_n": self._trained_n,
+                    "factory": self._trained_factory}
+            meta_path = self.path.with_suffix(".json")
+            tmp = meta_path.with_name(meta_path.name + f".tmp{os.getpid()}")
+            tmp.write_text(json.dumps(meta))
+            os.replace(tmp, meta_path)
+            self._generation = gen
+            for old in self.path.parent.glob(self.path.name + ".g*"):
+                if old.name not in names:
+                    old.unlink(missing_ok=True)
+            if self.path.exists():  # a single-file index from an earlier version
+                self.path.unlink()
 
     def _load(self) -> None:
+        assert self.path is not None
         try:
-            idx = faiss.read_index(str(self.path))
             meta_path = self.path.with_suffix(".json")
             meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+            names = meta.get("parts")
+            files = [self.path.with_name(nm) for nm in names] if names else [self.path]
+            parts = [faiss.read_index(str(f)) for f in files]
         except (RuntimeError, ValueError, OSError):
             return  # unreadable: start empty, reconcile refills it from the store
-        if idx.d != self.dim:
+        if any(p.d != self.dim for p in parts):
             return
-        self._index = idx if isinstance(idx, faiss.IndexIDMap2) else faiss.IndexIDMap2(idx)
+        self._parts = [p if isinstance(p, faiss.IndexIDMap2) else faiss.IndexIDMap2(p) for p in parts]
         self._compressed = bool(meta.get("compressed", False))
         self._tomb = set(int(t) for t in meta.get("tombstones", []))
-        if self._compressed:
-            sub = faiss.downcast_index(self._index.index)
-            if hasattr(sub, "k_factor"):
-                sub.k_factor = self.k_factor
+        self._generation = int(meta.get("generation", 0))
+        self._trained_n = int(meta.get("trained_n", self._ntotal()))
+        self._trained_factory = str(meta.get("factory", self.factory))
+        self._view = None
+        for p in self._parts:
+            self._tune(p)
 
     def close(self) -> None:
         self.persist()
@@ -213,5 +343,11 @@ class FaissIndex:
         return self._compressed
 
     def describe(self) -> dict:
-        return {"backend": "faiss", "kind": self.factory if self._compressed else "Flat", "vectors": len(self),
-                "tombstones": len(self._tomb)}
+        out = {"backend": "faiss", "kind": self._trained_factory if self._compressed else "Flat",
+               "vectors": len(self), "tombstones": len(self._tomb)}
+        if self._compressed:
+            out["shards"] = len(self._parts)
+            ivf = faiss.try_extract_index_ivf(self._parts[0])
+            if ivf is not None:
+                out["nlist"], out["nprobe"] = int(ivf.nlist), int(ivf.nprobe)
+        return out
