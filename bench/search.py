@@ -10,12 +10,13 @@
    impostor similarity distributions of real and generated data are printed side
    by side so the generator can be judged.
 3. Synthetic galleries (d = 128, the default embedder's dimension): one template
-   per synthetic identity, queries = fresh samples of gallery identities. For
-   each FAISS configuration: recall@1/@10 against exact search, identification
-   rank-1, p50/p99 single-query latency, batch QPS (2 threads), build time and
-   bytes per vector, then the extrapolation to 100M.
+   per synthetic identity, queries = fresh samples of gallery identities. The
+   gallery's own FaissIndex (default settings: IVF + PQ128x4fs + SQ8, two shards
+   searched in parallel) against exact search and HNSW: recall@1/@10 against
+   exact search, identification rank-1, p50/p99 single-query latency, batch QPS
+   (2 threads), build time and bytes per vector, then the model of 100M.
 
-    .venv/bin/python bench/search.py                      # 1M and 10M (needs ~12 GB RAM, ~30 min)
+    .venv/bin/python bench/search.py                      # 1M and 10M (needs ~16 GB RAM, ~25 min)
     .venv/bin/python bench/search.py --sizes 1000000 --skip-real
 """
 
@@ -35,7 +36,7 @@ from _common import lfw_identification_subset, table  # noqa: E402
 
 import faiss  # noqa: E402
 
-MODEL = "dlib-resnet-v1"
+MODEL = "dlib-resnet-v1+flip"  # the default embedder (dlib-resnet-onnx-flip): the cache holds its vectors
 
 
 # ------------------------------------------------------------------ real data
@@ -251,123 +252,127 @@ def time_single(search, xq: np.ndarray, n: int) -> tuple[float, float]:  # noqa:
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
 
 
-def bench_scale(gen: Generator, n: int, nq: int, configs: list[str], rows: list, threads: int) -> None:
+def _rerank(xb: np.ndarray, cand: np.ndarray, q: np.ndarray, k: int = 10) -> np.ndarray:
+    """What Gallery.search does with the index's shortlist: exact re-scoring with the
+    stored templates (here from RAM; the gallery reads and decrypts them from the store)."""
+    out = np.full((len(q), k), -1, np.int64)
+    for j, (c, v) in enumerate(zip(cand, q)):
+        c = c[c >= 0]
+        best = c[np.argsort(-(xb[c] @ v))][:k]
+        out[j, : len(best)] = best
+    return out
+
+
+def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shards: int,
+                hnsw: bool, model: list) -> None:
+    from clearsight.gallery.index.faiss_index import FaissIndex
+
     rng = np.random.default_rng(n)
     t0 = time.time()
     xb = np.empty((n, gen.d), np.float32)
     owners = rng.integers(0, n, nq)
-    qcent = None
+    qcent = np.zeros((nq, gen.d), np.float32)
     for s in range(0, n, 1_000_000):
         c = gen.centres(min(1_000_000, n - s), rng)
         xb[s : s + len(c)] = gen.samples(c, rng)
         sel = (owners >= s) & (owners < s + len(c))
-        if qcent is None:
-            qcent = np.zeros((nq, gen.d), np.float32)
         qcent[sel] = c[owners[sel] - s]
     xq = gen.samples(qcent, rng)
     print(f"# generated {n:,} x {gen.d} in {time.time() - t0:.0f}s", flush=True)
     faiss.omp_set_num_threads(threads)
     t0 = time.time()
     gt = exact_topk(xb, xq, 10)
-    exact_s = time.time() - t0
-    print(f"# exact ground truth for {nq} queries in {exact_s:.0f}s", flush=True)
+    print(f"# exact ground truth for {nq} queries in {time.time() - t0:.0f}s", flush=True)
 
-    def record(name: str, search, build_s: float, nbytes: float, extra: str = "") -> None:  # noqa: ANN001
+    def record(name: str, search, build_s: float, nbytes: float, single_n: int = 200) -> tuple[float, float]:  # noqa: ANN001
         faiss.omp_set_num_threads(threads)
         t0 = time.perf_counter()
-        _, I = search(xq)
+        I = search(xq)
         qps = nq / (time.perf_counter() - t0)
         r1 = float(np.mean(I[:, 0] == gt[:, 0]))
         r10 = float(np.mean([len(set(I[j, :10]) & set(gt[j, :10])) / 10 for j in range(nq)]))
         ident = float(np.mean(I[:, 0] == owners))
-        p50, p99 = time_single(search, xq, 20 if name.startswith("exact") else 200)
-        rows.append((f"{n / 1e6:g}M", name + extra, r1, r10, ident, p50, p99, qps, build_s, nbytes / n))
-        print(f"#   {name}{extra}: r@1 {r1:.4f} r@10 {r10:.4f} rank1 {ident:.4f} p50 {p50:.2f} ms p99 {p99:.2f} "
+        p50, p99 = time_single(search, xq, single_n)
+        rows.append((f"{n / 1e6:g}M", name, r1, r10, ident, p50, p99, qps, build_s, nbytes / n))
+        print(f"#   {name}: r@1 {r1:.4f} r@10 {r10:.4f} rank1 {ident:.4f} p50 {p50:.2f} ms p99 {p99:.2f} "
               f"qps {qps:.0f} build {build_s:.0f}s {nbytes / n:.0f} B/vec", flush=True)
+        return p50, r1
 
-    # exact brute force: the reference (and what a plain matrix scan costs)
-    record("exact (faiss.knn brute force)", lambda q: faiss.knn(q, xb, 10, metric=faiss.METRIC_INNER_PRODUCT),
-           0.0, 4.0 * gen.d * n)
-    for cfg in configs:
-        name, _, params = cfg.partition("@")
-        t0 = time.time()
-        idx = faiss.index_factory(gen.d, name, faiss.METRIC_INNER_PRODUCT)
-        ntrain = min(n, 131_072 if "IVF" in name else 65_536)
-        idx.train(xb[rng.choice(n, ntrain, replace=False)])
-        for s in range(0, n, 1_000_000):
-            idx.add(xb[s : s + 1_000_000])
+    # exact brute force: the reference, and what the peer's linear face_distance scan amounts to
+    record("exact (faiss.knn brute force, 1 thread)", lambda q: faiss.knn(q, xb, 10, metric=faiss.METRIC_INNER_PRODUCT)[1],
+           0.0, 4.0 * gen.d * n, 20)
+
+    # the product: the gallery's FaissIndex as configured by default (factory auto, shards)
+    t0 = time.time()
+    with tempfile.TemporaryDirectory(dir="/tmp") as d:
+        idx = FaissIndex(gen.d, kind="compressed", factory="auto", shards=shards, path=Path(d) / "bench.faiss")
+        idx.add(np.arange(n, dtype=np.int64), xb)
         build = time.time() - t0
-        nbytes = index_bytes(idx)
-        ivf = faiss.try_extract_index_ivf(idx)
-        refine = faiss.downcast_index(idx) if "Refine" in name else None
-        variants = [p for p in params.split(",") if p] or [""]
-        for v in variants:
-            desc = ""
-            kv = dict(item.split("=") for item in v.split("+") if item)
-            if refine is not None:
-                refine.k_factor = 1.0
-            if "nprobe" in kv and ivf is not None:
-                ivf.nprobe = int(kv["nprobe"])
-                desc += f" nprobe={kv['nprobe']}"
-            if "k_factor" in kv and refine is not None:
-                refine.k_factor = float(kv["k_factor"])
-                desc += f" k_factor={kv['k_factor']}"
-            rerank = int(kv.get("rerank", 0))
-            if ivf is not None:  # how often the exact neighbour's list is probed at all
-                q = xq
-                if isinstance(faiss.downcast_index(idx), faiss.IndexRefine):
-                    base = faiss.downcast_index(faiss.downcast_index(idx).base_index)
-                else:
-                    base = faiss.downcast_index(idx)
-                if isinstance(base, faiss.IndexPreTransform):
-                    q = base.apply_chain(len(xq), xq)
-                    xnn = base.apply_chain(len(xq), xb[gt[:, 0]])
-                else:
-                    xnn = xb[gt[:, 0]]
-                _, lq = ivf.quantizer.search(q, ivf.nprobe)
-                _, lnn = ivf.quantizer.search(xnn, 1)
-                cov = float(np.mean([lnn[j, 0] in lq[j] for j in range(len(q))]))
-                desc += f" (list coverage {cov:.3f})"
-            if rerank:
-                # what Gallery.search does: a shortlist from the index, re-scored exactly with
-                # the stored templates (here from RAM; the gallery reads them from the store)
-                def search_rr(q, k=10, idx=idx, r=rerank):  # noqa: ANN001
-                    _, cand = idx.search(q, r)
-                    out = np.stack([c[np.argsort(-(xb[c] @ v))][:k] for c, v in zip(cand, q)])
-                    return None, out
+        idx.persist()
+        nbytes = sum(f.stat().st_size for f in Path(d).glob("bench.faiss.g*"))
+    desc = idx.describe()
+    nlist, default_nprobe = desc["nlist"], desc["nprobe"]
+    print(f"# FaissIndex built in {build:.0f}s: {desc}", flush=True)
+    seq = faiss.IndexShards(gen.d, False, False)  # the same shards, one after another on one thread
+    for part in idx.parts:
+        seq.add_shard(part)
+    seq.metric_type = faiss.METRIC_INNER_PRODUCT
+    rerank = 32  # the gallery re-scores max(4*top_k, 32) candidates
+    for nprobe in sorted({default_nprobe // 2, default_nprobe * 3 // 4, default_nprobe}):
+        idx.tune(nprobe=nprobe)
+        tag = f"{desc['kind']} nprobe={nprobe}{' (default)' if nprobe == default_nprobe else ''} + exact re-rank of {rerank}"
+        record(f"FaissIndex {tag}, 1 thread", lambda q: _rerank(xb, seq.search(q, rerank)[1], q), build, nbytes)
+        p50, r1 = record(f"FaissIndex {tag}, {len(idx.parts)} shards in parallel",
+                         lambda q: _rerank(xb, idx.search(q, rerank)[1], q), build, nbytes)
+        if nprobe == default_nprobe:
+            scanned = n * nprobe / nlist  # codes scanned per query (lists are balanced to ~1.5x)
+            model.append({"n": n, "nlist": nlist, "nprobe": nprobe, "scanned": scanned, "p50_shards": p50,
+                          "p1": rows[-2][5], "recall1": r1, "bytes": nbytes / n, "shards": len(idx.parts)})
+    idx.tune(nprobe=default_nprobe)
+    # coarse quantiser cost alone (one query, flat over the centroids)
+    ivf = faiss.extract_index_ivf(idx.parts[0])
+    qz_ms = time_single(lambda q: ivf.quantizer.search(q, ivf.nprobe), xq, 200)[0]
+    model[-1]["quantizer_ms"] = qz_ms
+    del idx, seq
 
-                record(name, search_rr, build, nbytes, desc + f" + exact re-rank of top {rerank}")
-            else:
-                record(name, lambda q, k=10: idx.search(q, k), build, nbytes, desc)
-        # two shards, one thread each: the same index split across cores
-        if cfg == configs[0] and "IVF" not in name and n >= 1_000_000 and os.environ.get("BENCH_SHARDS", "1") == "1":
-            t0 = time.time()
-            subs = []
-            for h in range(2):
-                sub = faiss.clone_index(idx)
-                sub.reset()
-                lo, hi = h * n // 2, (h + 1) * n // 2
-                for s in range(lo, hi, 1_000_000):
-                    sub.add(xb[s : min(hi, s + 1_000_000)])
-                subs.append(sub)
-            build2 = build + time.time() - t0
-            del idx
-            # shard-local ids restart at 0 in each shard: successive_ids offsets them
-            shards = faiss.IndexShards(gen.d, True, True)
-            for sub in subs:
-                shards.add_shard(sub)
+    if hnsw:  # the graph alternative, at the same recall question
+        t0 = time.time()
+        g = faiss.IndexHNSWFlat(gen.d, 32, faiss.METRIC_INNER_PRODUCT)
+        g.hnsw.efConstruction = 80
+        g.add(xb)
+        build = time.time() - t0
+        for ef in (256, 1024):
+            g.hnsw.efSearch = ef
+            record(f"HNSW32 (faiss IndexHNSWFlat) efSearch={ef}, 1 thread", lambda q: g.search(q, 10)[1], build,
+                   index_bytes(g))
+        del g
 
-            def sh(q, k=10, r=rerank):  # noqa: ANN001
-                faiss.omp_set_num_threads(1)
-                if not r:
-                    return shards.search(q, k)
-                _, cand = shards.search(q, r)
-                return None, np.stack([c[np.argsort(-(xb[c] @ v))][:k] for c, v in zip(cand, q)])
 
-            record(name, sh, build2, nbytes, desc + " 2 shards x 1 thread" + (f" + exact re-rank of top {rerank}" if rerank else ""))
-            del shards, subs
-        else:
-            del idx
+def extrapolate(model: list) -> None:
+    """100M from the 10M measurement: same rule (nlist ~ 4*sqrt(n), nprobe = 8*sqrt(nlist)),
+    cost proportional to the codes scanned, memory proportional to n."""
+    if not model:
+        return
+    m = max(model, key=lambda r: r["n"])
+    per_code_ms = (m["p1"] - m["quantizer_ms"] * m["shards"]) / m["scanned"]
+    from clearsight.gallery.index.faiss_index import ivf_nlist
+
+    rows = []
+    for n in (m["n"], 100_000_000):
+        nlist = ivf_nlist(n)
+        nprobe = int(np.ceil(8 * np.sqrt(nlist)))
+        scanned = n * nprobe / nlist
+        qz = m["quantizer_ms"] * nlist / m["nlist"]
+        one = qz + per_code_ms * scanned
+        for cores in (2, 4, 8):
+            rows.append((f"{n / 1e6:g}M", nlist, nprobe, f"{scanned / 1e6:.2f}M", cores,
+                         qz + per_code_ms * scanned / cores, one, m["bytes"] * n / 2**30,
+                         "measured" if n == m["n"] and cores == 2 else "extrapolated"))
+    table(("gallery", "nlist", "nprobe", "codes scanned/query", "cores (shards)", "p50 ms (model)",
+           "p50 ms 1 core", "index GiB in RAM", "status"), rows,
+          f"100M design: IVF + PQ128x4fs + SQ8 re-rank in RAM, {per_code_ms * 1e6:.1f} ns per scanned code and "
+          f"{m['quantizer_ms']:.2f} ms quantiser at {m['n'] / 1e6:g}M measured; assumes the 8*sqrt(nlist) probe rule "
+          "keeps recall@1 >= 0.99 at 100M (it did from 1M to 10M)")
 
 
 def main() -> None:
@@ -375,14 +380,10 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000000,10000000")
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--shards", type=int, default=2)
+    ap.add_argument("--hnsw-max", type=int, default=1_000_000, help="also build HNSW up to this size")
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--no-peer", action="store_true")
-    ap.add_argument("--configs", default=";".join([
-        "PQ128x4fs,Refine(SQ8)@rerank=32+k_factor=4,k_factor=16",
-        "PQ128x4fs@rerank=128",
-        "PQ64x4fs,Refine(SQ8)@k_factor=16,rerank=128+k_factor=32",
-        "IVF1024,PQ128x4fs,Refine(SQ8)@nprobe=64+rerank=32+k_factor=4,nprobe=256+rerank=32+k_factor=4",
-    ]))
     args = ap.parse_args()
     from clearsight.config import get_settings
 
@@ -394,11 +395,13 @@ def main() -> None:
     gen = Generator(x, y)
     bench_stats(x, y, gen)
     rows: list = []
+    model: list = []
     headers = ("gallery", "index", "recall@1", "recall@10", "rank-1 ident.", "p50 ms", "p99 ms",
                f"batch QPS ({args.threads} thr)", "build s", "bytes/vector")
     for n in (int(s) for s in args.sizes.split(",") if s):
-        bench_scale(gen, n, args.queries, [c for c in args.configs.split(";") if c], rows, args.threads)
-        table(headers, rows, f"Synthetic 1:N up to {n:,} (d={gen.d}, LFW-fitted generator; machine shared, 2 cores)")
+        bench_scale(gen, n, args.queries, rows, args.threads, args.shards, n <= args.hnsw_max, model)
+        table(headers, rows, f"Synthetic 1:N up to {n:,} (d={gen.d}, LFW-fitted generator, 2 cores)")
+    extrapolate(model)
 
 
 if __name__ == "__main__":

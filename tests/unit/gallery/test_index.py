@@ -181,7 +181,7 @@ def test_ivf_lists_grow_with_the_square_root_of_the_gallery():
 
     assert [ivf_nlist(n) for n in (250_000, 1_000_000, 10_000_000, 100_000_000)] == [2048, 4096, 16384, 65536]
     assert ivf_nlist(3000) * 39 <= 3000  # never more lists than k-means can train
-    assert auto_factory(1_000_000) == "IVF4096_HNSW32,PQ128x4fs,Refine(SQ8)"
+    assert auto_factory(1_000_000) == "IVF4096,PQ128x4fs,Refine(SQ8)"
 
 
 def test_auto_ivf_retrains_when_the_gallery_has_grown(tmp_path, data):

@@ -3,17 +3,19 @@
 Exact (`IDMap2,Flat`) costs 4*d bytes per vector and scans everything. Once the
 gallery passes `exact_max` vectors (`kind="auto"`) it is re-encoded into a
 compressed index. The default (`factory="auto"`) is chosen by size:
-`IVF{nlist}_HNSW32,PQ128x4fs,Refine(SQ8)`, nlist = the power of two at or above
-4*sqrt(n): an inverted file whose coarse centroids are found through a small HNSW
-graph, 4-bit fast-scan PQ codes for the probed lists, SQ8 re-scoring of the
-shortlist; the gallery then re-ranks its final shortlist exactly from the store.
+`IVF{nlist},PQ128x4fs,Refine(SQ8)`, nlist = the power of two at or above
+4*sqrt(n): an inverted file, 4-bit fast-scan PQ codes for the probed lists, SQ8
+re-scoring of the shortlist; the gallery then re-ranks its final shortlist
+exactly from the store. The coarse quantiser is flat: for one query, scanning
+16k centroids (0.3 ms) beat an HNSW over them at the ef that many probes need
+(1.1 ms); bulk encoding borrows an HNSW over the centroids for the assignment.
 
 Why IVF and not a graph: on vectors with the default embedder's statistics, HNSW
 needed ~8x the work of IVF for the same recall@1 (bench/search.py). Why so many
-probes (nprobe = probe_factor * sqrt(nlist), ~5% of a 10M gallery): face
+probes (nprobe = probe_factor * sqrt(nlist), ~6% of a 10M gallery): face
 templates of one person scatter widely compared with the spread of identities,
 so the exact neighbour often sits in a list far down the query's ranking; the
-factor was measured as the 0.99 list coverage at 1M and 10M.
+factor 8 gave recall@1 >= 0.99 against exact search at 1M and 10M.
 
 Single-query latency comes from shards: the compressed index is split into
 `shards` sub-indexes searched by parallel threads (one per core), each probing
@@ -29,6 +31,7 @@ import json
 import math
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
@@ -39,7 +42,7 @@ from .base import as_ids, as_vectors
 
 AUTO = "auto"
 GROWTH_RETRAIN = 4  # re-train the coarse quantiser when the gallery has grown this much
-TRAIN_MAX = 1_000_000  # training sample cap: bounds k-means time (~3 min for nlist 16384 on 2 cores)
+TRAIN_PER_LIST = 40  # k-means sample: 40 points a list (~3 min for nlist 16384 on 2 cores)
 
 
 def ivf_nlist(n: int) -> int:
@@ -54,15 +57,34 @@ def ivf_nlist(n: int) -> int:
 def auto_factory(n: int, dim: int = 128) -> str:
     """PQ with up to 128 4-bit sub-quantisers (64 bytes): one per dimension at d=128,
     which kept the exact neighbour in the SQ8-rescored shortlist where PQ64/PQ32 lost it."""
-    return f"IVF{ivf_nlist(n)}_HNSW32,PQ{math.gcd(dim, 128)}x4fs,Refine(SQ8)"
+    return f"IVF{ivf_nlist(n)},PQ{math.gcd(dim, 128)}x4fs,Refine(SQ8)"
+
+
+@contextmanager
+def _bulk_assignment(index: faiss.Index, n: int):  # noqa: ANN202
+    """Assign many vectors to lists through an HNSW over the centroids: a flat
+    quantiser costs n*nlist dot products (~5 min for 10M x 16k on 2 cores)."""
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is None or n < 200_000 or not isinstance(faiss.downcast_index(ivf.quantizer), faiss.IndexFlat):
+        yield
+        return
+    flat = ivf.quantizer
+    graph = faiss.IndexHNSWFlat(ivf.d, 32, ivf.metric_type)
+    graph.hnsw.efSearch = 64
+    graph.add(flat.reconstruct_n(0, ivf.nlist))
+    ivf.quantizer = graph
+    try:
+        yield
+    finally:
+        ivf.quantizer = flat
 
 
 class FaissIndex:
     OPTIONS = ("path", "exact_max", "factory", "k_factor", "threads", "shards", "probe_factor", "nprobe")
 
     def __init__(self, dim: int, *, kind: str = "auto", path: Path | str | None = None, exact_max: int = 250_000,
-                 factory: str = AUTO, k_factor: int = 4, threads: int | None = None, shards: int = 2,
-                 probe_factor: float = 6.0, nprobe: int | None = None) -> None:
+                 factory: str = AUTO, k_factor: int = 8, threads: int | None = None, shards: int = 2,
+                 probe_factor: float = 8.0, nprobe: int | None = None) -> None:
         self.dim = int(dim)
         self.kind = kind
         self.path = Path(path) if path else None
@@ -95,11 +117,15 @@ class FaissIndex:
     def _train_compressed(self, vectors: np.ndarray) -> faiss.Index:
         factory = self._factory_for(len(vectors))
         try:
-            idx = faiss.index_factory(self.dim, "IDMap2," + factory, faiss.METRIC_INNER_PRODUCT)
+            # IDMap, not IDMap2: no reverse hash map (~40 B a vector at 100M); compressed
+            # parts never look a vector up by id (removals are tombstones)
+            idx = faiss.index_factory(self.dim, "IDMap," + factory, faiss.METRIC_INNER_PRODUCT)
         except RuntimeError as exc:
             raise GalleryIndexError(f"invalid FAISS factory {factory!r}: {exc}") from None
-        if len(vectors) > TRAIN_MAX:
-            sel = np.random.default_rng(0).choice(len(vectors), TRAIN_MAX, replace=False)
+        ivf = faiss.try_extract_index_ivf(idx)
+        cap = max(100_000, TRAIN_PER_LIST * (ivf.nlist if ivf is not None else 0))
+        if len(vectors) > cap:
+            sel = np.random.default_rng(0).choice(len(vectors), cap, replace=False)
             vectors = vectors[np.sort(sel)]
         idx.train(vectors)
         self._trained_factory = factory
@@ -107,12 +133,26 @@ class FaissIndex:
 
     def _tune(self, part: faiss.Index) -> None:
         """Search-time parameters are not all serialised: set them on every (re)load."""
-        sub = faiss.downcast_index(part.index) if isinstance(part, faiss.IndexIDMap2) else part
+        sub = faiss.downcast_index(part.index) if isinstance(part, faiss.IndexIDMap) else part
         if hasattr(sub, "k_factor"):
             sub.k_factor = self.k_factor
         ivf = faiss.try_extract_index_ivf(part)
         if ivf is not None:
             ivf.nprobe = self.nprobe_for(ivf.nlist)
+
+    def tune(self, *, nprobe: int | None = None, k_factor: int | None = None) -> None:
+        """Trade recall for latency at run time (bench/search.py sweeps these)."""
+        with self._lock:
+            if nprobe is not None:
+                self.fixed_nprobe = int(nprobe)
+            if k_factor is not None:
+                self.k_factor = int(k_factor)
+            for p in self._parts:
+                self._tune(p)
+
+    @property
+    def parts(self) -> tuple[faiss.Index, ...]:
+        return tuple(self._parts)
 
     def nprobe_for(self, nlist: int) -> int:
         if self.fixed_nprobe:
@@ -139,30 +179,41 @@ class FaissIndex:
             part = faiss.clone_index(template)
             part.reset()
             self._tune(part)
-            for s in range(lo, hi, 1_000_000):
-                e = min(hi, s + 1_000_000)
-                part.add_with_ids(np.ascontiguousarray(vecs[s:e]), ids[s:e])
+            with _bulk_assignment(part, hi - lo):
+                for s in range(lo, hi, 1_000_000):
+                    e = min(hi, s + 1_000_000)
+                    part.add_with_ids(np.ascontiguousarray(vecs[s:e]), ids[s:e])
             parts.append(part)
         return parts
 
     def _ntotal(self) -> int:
         return int(sum(p.ntotal for p in self._parts))
 
-    def _maybe_compress(self) -> None:
-        n = self._ntotal()
+    def _needs_training(self, n: int) -> bool:
+        """Compress once past `exact_max` (or at once for kind="compressed"), and
+        re-train an auto-sized index once it has grown GROWTH_RETRAIN times."""
         want = self.kind == "compressed" or (self.kind == "auto" and n > self.exact_max)
         if not want or n < 1024:
-            return
-        grown = self._compressed and self.factory == AUTO and n >= GROWTH_RETRAIN * max(self._trained_n, 1)
-        if self._compressed and not grown:
-            return
+            return False
+        return not self._compressed or (self.factory == AUTO and n >= GROWTH_RETRAIN * max(self._trained_n, 1))
+
+    def _maybe_compress(self, extra_ids: np.ndarray | None = None, extra: np.ndarray | None = None) -> bool:
+        """Train and encode everything (plus `extra`, not yet added: a bulk load never
+        stages millions of vectors in a flat copy first)."""
+        n_extra = 0 if extra_ids is None else len(extra_ids)
+        if not self._needs_training(self._ntotal() + n_extra):
+            return False
         ids, vecs = self._all_vectors()
         keep = ~np.isin(ids, np.fromiter(self._tomb, dtype=np.int64, count=len(self._tomb)))
-        ids, vecs = ids[keep], np.ascontiguousarray(vecs[keep])
+        ids, vecs = ids[keep], vecs[keep]
+        if n_extra:
+            ids, vecs = np.concatenate([ids, extra_ids]), np.concatenate([vecs, extra])
+        vecs = np.ascontiguousarray(vecs, dtype=np.float32)
         trained = self._train_compressed(vecs)
         self._parts, self._compressed, self._trained_n = self._encode(ids, vecs, trained), True, len(ids)
         self._tomb.clear()
         self._view = None
+        return True
 
     # -- interface -----------------------------------------------------------
     def add(self, ids, vectors) -> None:  # noqa: ANN001
@@ -179,10 +230,11 @@ class FaissIndex:
             present = np.isin(ids, self._id_array())
             if present.any():
                 self._remove_now(ids[present])
+            if self._maybe_compress(ids, vectors):
+                return
             # new vectors fill the smallest shard: shards stay balanced, latency even
             part = min(self._parts, key=lambda p: p.ntotal)
             part.add_with_ids(vectors, ids)
-            self._maybe_compress()
 
     def _id_array(self) -> np.ndarray:
         arrs = [faiss.vector_to_array(p.id_map).astype(np.int64) for p in self._parts]
@@ -325,7 +377,7 @@ class FaissIndex:
             return  # unreadable: start empty, reconcile refills it from the store
         if any(p.d != self.dim for p in parts):
             return
-        self._parts = [p if isinstance(p, faiss.IndexIDMap2) else faiss.IndexIDMap2(p) for p in parts]
+        self._parts = [p if isinstance(p, faiss.IndexIDMap) else faiss.IndexIDMap2(p) for p in parts]
         self._compressed = bool(meta.get("compressed", False))
         self._tomb = set(int(t) for t in meta.get("tombstones", []))
         self._generation = int(meta.get("generation", 0))
