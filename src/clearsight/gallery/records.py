@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..types import Decision, QualityReport
+from ..types import Decision, QualityReport, Verification
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -77,36 +77,20 @@ class EnrolResult:
         }
 
 
-@dataclass(frozen=True)
-class IdentityVerification:
+@dataclass(frozen=True, slots=True)
+class IdentityVerification(Verification):
     """A 1:1 answer against an enrolled identity: the best of its templates, decided at
     a calibrated operating point. Names the template that won, never its vector."""
 
     identity_id: str
     template_id: str
-    similarity: float
-    decision: Decision
-    threshold: float
-    operating_point: str
-    target_fmr: float
-    model: str
 
     @property
     def match(self) -> bool:
-        return self.decision is Decision.MATCH
+        return self.is_match
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "identity_id": self.identity_id,
-            "template_id": self.template_id,
-            "similarity": round(self.similarity, 4),
-            "decision": self.decision.value,
-            "match": self.match,
-            "threshold": round(self.threshold, 4),
-            "operating_point": self.operating_point,
-            "target_fmr": self.target_fmr,
-            "model": self.model,
-        }
+        return {"identity_id": self.identity_id, "template_id": self.template_id, **Verification.to_dict(self)}
 
 
 @dataclass(frozen=True)

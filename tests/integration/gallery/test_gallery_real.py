@@ -8,22 +8,11 @@ import pytest
 
 from clearsight.errors import NoFaceError
 from clearsight.gallery import Gallery, GallerySettings, QualityRejectedError
-from tests.conftest import data_path
+from tests.integration.gallery.conftest import img
 
 pytestmark = pytest.mark.integration
 
 PEOPLE = ("Colin_Powell", "George_W_Bush", "Tony_Blair", "Donald_Rumsfeld", "Gerhard_Schroeder")
-
-
-def img(name: str, n: int):  # noqa: ANN201
-    return data_path("faces", "lfw_gray", "images", name, f"{name}_{n:04d}.jpg")
-
-
-@pytest.fixture(scope="module")
-def pipeline():
-    from clearsight.face.pipeline import FacePipeline
-
-    return FacePipeline()
 
 
 @pytest.fixture

@@ -11,20 +11,9 @@ from clearsight.errors import InputError
 from clearsight.face.verification import operating_point
 from clearsight.gallery import ConsentRequiredError, Gallery, NotFoundError
 from clearsight.types import Decision
-from tests.conftest import data_path
+from tests.integration.gallery.conftest import img
 
 pytestmark = pytest.mark.integration
-
-
-def img(name: str, n: int):  # noqa: ANN201
-    return data_path("faces", "lfw_gray", "images", name, f"{name}_{n:04d}.jpg")
-
-
-@pytest.fixture(scope="module")
-def pipeline():
-    from clearsight.face.pipeline import FacePipeline
-
-    return FacePipeline()
 
 
 @pytest.fixture

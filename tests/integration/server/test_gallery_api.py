@@ -5,38 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import data_path
+from tests.integration.server.conftest import enrol_obama_and_biden, knn_photo as _img
 
 pytestmark = pytest.mark.integration
 
-KNN = ("faces", "face_recognition_examples", "examples", "knn_examples")
-
-
-def _img(*parts: str) -> bytes:
-    return data_path(*KNN, *parts).read_bytes()
 
 
 @pytest.fixture(scope="module")
 def people(service):
     """Obama and Biden enrolled by an operator for purpose `access`."""
     c, keys = service
-    op = keys["operator"]
-    out = {}
-    for name, photo in (("Barack Obama", ("train", "obama", "obama.jpg")), ("Joe Biden", ("train", "biden", "biden.jpg"))):
-        r = c.post("/v1/identities", headers=op, json={"display_name": name, "external_id": name.split()[1].lower()})
-        assert r.status_code == 201, r.text
-        ident = r.json()
-        r = c.post(
-            f"/v1/identities/{ident['id']}/consents",
-            headers=op,
-            json={"purpose": "access", "legal_basis": "consent", "granted_by": name},
-        )
-        assert r.status_code == 201, r.text
-        r = c.post(f"/v1/identities/{ident['id']}/faces", headers=op, files={"image": ("p.jpg", _img(*photo))})
-        assert r.status_code == 201, r.text
-        assert r.json()["quality"]["passed"] is True
-        out[name] = ident["id"]
-    return out
+    return enrol_obama_and_biden(c, keys["operator"], "access")
 
 
 def test_search_finds_the_right_person_with_crop_and_is_audited_with_the_key(service, people):
@@ -183,7 +162,7 @@ def test_blurred_enrolment_photo_is_refused_with_reasons_and_nothing_is_stored(s
     op = keys["operator"]
     ident = c.post("/v1/identities", headers=op, json={"display_name": "Blurry"}).json()
     c.post(f"/v1/identities/{ident['id']}/consents", headers=op, json={"purpose": "kyc", "legal_basis": "contract", "granted_by": "Blurry"})
-    img = Image.open(data_path(*KNN, "train", "kit_harington", "john1.jpeg")).convert("RGB").filter(ImageFilter.GaussianBlur(6))
+    img = Image.open(io.BytesIO(_img("train", "kit_harington", "john1.jpeg"))).convert("RGB").filter(ImageFilter.GaussianBlur(6))
     buf = io.BytesIO()
     img.save(buf, format="JPEG")
     p = assert_problem(c.post(f"/v1/identities/{ident['id']}/faces", headers=op, files={"image": ("b.jpg", buf.getvalue())}), 422, "quality_rejected")

@@ -5,34 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import data_path
+from tests.integration.server.conftest import enrol_obama_and_biden, knn_photo as _img
 
 pytestmark = pytest.mark.integration
 
-KNN = ("faces", "face_recognition_examples", "examples", "knn_examples")
 VERIFY_KEYS = {"similarity", "decision", "match", "threshold", "operating_point", "target_fmr", "model",
                "identity_id", "face_a", "face_b"}
-
-
-def _img(*parts: str) -> bytes:
-    return data_path(*KNN, *parts).read_bytes()
 
 
 @pytest.fixture(scope="module")
 def people(service):
     """Obama and Biden enrolled by an operator with a `login` consent."""
     c, keys = service
-    op = keys["operator"]
-    out = {}
-    for name, photo in (("Barack Obama", ("train", "obama", "obama.jpg")), ("Joe Biden", ("train", "biden", "biden.jpg"))):
-        ident = c.post("/v1/identities", headers=op, json={"display_name": name}).json()
-        r = c.post(f"/v1/identities/{ident['id']}/consents", headers=op,
-                   json={"purpose": "login", "legal_basis": "consent", "granted_by": name})
-        assert r.status_code == 201, r.text
-        r = c.post(f"/v1/identities/{ident['id']}/faces", headers=op, files={"image": ("p.jpg", _img(*photo))})
-        assert r.status_code == 201, r.text
-        out[name] = ident["id"]
-    return out
+    return enrol_obama_and_biden(c, keys["operator"], "login")
 
 
 def _verify(c, headers, identity_id: str, photo: tuple[str, ...], purpose: str = "login", **extra: str):  # noqa: ANN001, ANN202
