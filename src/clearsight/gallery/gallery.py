@@ -548,6 +548,17 @@ class Gallery:
             raise NotFoundError(f"no group {key!r}")
         return row.id
 
+    def _audited_query_vector(self, image_or_embedding, actor: str, action: str, purpose: Purpose,  # noqa: ANN001
+                              target: str | None) -> np.ndarray:
+        """The probe's vector; a probe that cannot be used (no face, wrong model) is still
+        an attempt to identify someone, so it is audited as rejected before the error."""
+        try:
+            return self._query_vector(image_or_embedding)
+        except InputError as exc:
+            self._audit(actor, action, purpose=purpose.value, target=target, outcome="rejected",
+                        details={"error": exc.code})
+            raise
+
     def _query_vector(self, image_or_embedding) -> np.ndarray:  # noqa: ANN001
         if isinstance(image_or_embedding, Embedding):
             if image_or_embedding.model != self.model_id:
@@ -629,12 +640,7 @@ class Gallery:
             with self._session() as s:
                 group_id = self._group_id(s, group)
                 group_name = s.get(GroupRow, group_id).name
-        try:
-            q = self._query_vector(image_or_embedding)
-        except InputError as exc:
-            self._audit(actor, "search", purpose=p.value, target=group_name, outcome="rejected",
-                        details={"error": exc.code})
-            raise
+        q = self._audited_query_vector(image_or_embedding, actor, "search", p, group_name)
         with self._index_lock:
             idx = self.sync() if self.gs.sync_on_search else self._ensure_index(int(q.shape[0]))
             if idx is not None and idx.dim != q.shape[0]:
@@ -688,12 +694,7 @@ class Gallery:
             self._audit(actor, "verify", purpose=p.value, target=identity_id, outcome="refused",
                         details={"error": ConsentRequiredError.code})
             raise ConsentRequiredError(f"identity {identity_id!r} has no valid consent for purpose {p.value!r}")
-        try:
-            q = self._query_vector(image_or_embedding)
-        except InputError as exc:
-            self._audit(actor, "verify", purpose=p.value, target=identity_id, outcome="rejected",
-                        details={"error": exc.code})
-            raise
+        q = self._audited_query_vector(image_or_embedding, actor, "verify", p, identity_id)
         best = self._best_own_template(identity_id, q)
         if best is None:
             self._audit(actor, "verify", purpose=p.value, target=identity_id, outcome="rejected",
