@@ -88,6 +88,12 @@ def test_audit_pages_newest_first_with_a_total(service, people, assert_problem):
     assert [e["seq"] for e in desc["items"]] == [asc["total"] - 1, asc["total"] - 2, asc["total"] - 3]
     assert (desc["offset"], desc["limit"]) == (1, 3)
     assert_problem(c.get("/v1/audit", headers=keys["auditor"], params={"order": "newest"}), 422, "invalid_request")
+    # one person's trail: every entry about Obama, and only those, counted the same way
+    mine = _audit(c, keys, target=people["Barack Obama"])
+    assert mine["items"] and all(e["target"] == people["Barack Obama"] for e in mine["items"])
+    assert mine["total"] == len(mine["items"]) < asc["total"]
+    enrols = _audit(c, keys, action="enrol", target=people["Barack Obama"])
+    assert [e["action"] for e in enrols["items"]] == ["enrol"] and enrols["total"] == 1
     assert_problem(c.get("/v1/audit", headers=keys["operator"], params={"order": "desc"}), 403, "forbidden")
 
 
