@@ -131,15 +131,8 @@ function schedule() {
 }
 
 async function start() {
-  try {
-    state.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
-  } catch (err) {
-    toast(`Camera unavailable: ${err.message}`);
-    return;
-  }
-  const video = el("dms-cam");
-  video.srcObject = state.stream;
-  await video.play();
+  state.stream = await openCamera("dms-cam");
+  if (!state.stream) return;
   try { await newSession(); } catch (err) {
     toast(err.message);
     stopCamera();
@@ -155,7 +148,7 @@ async function start() {
 }
 
 function stopCamera() {
-  if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+  closeCamera(state.stream);
   state.stream = null;
 }
 

@@ -105,15 +105,8 @@ async function frameLoop() {
 }
 
 async function start() {
-  try {
-    state.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
-  } catch (err) {
-    toast(`Camera unavailable: ${err.message}`);
-    return;
-  }
-  const video = el("fx-cam");
-  video.srcObject = state.stream;
-  await video.play();
+  state.stream = await openCamera("fx-cam");
+  if (!state.stream) return;
   state.session = `web${Math.random().toString(36).slice(2, 12)}`;
   state.running = true;
   state.t0 = performance.now();
@@ -125,7 +118,7 @@ async function start() {
 
 function stop() {
   state.running = false;
-  if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+  closeCamera(state.stream);
   state.stream = null;
   el("fx-start").disabled = false;
   el("fx-stop").disabled = true;

@@ -1,6 +1,6 @@
 // Shared by the stand-alone pages (live effects, driver monitoring) that open outside
-// the console shell: the console's sign-in key, element lookup, toasts, and fetch that
-// turns problem+json into an Error with status, code and Retry-After.
+// the console shell: the console's sign-in key, element lookup, toasts, fetch that
+// turns problem+json into an Error with status, code and Retry-After, and the webcam.
 "use strict";
 
 const KEY = "clearsight.key"; // shared with the console's sign-in
@@ -28,4 +28,24 @@ async function api(path, opts = {}) {
     throw err;
   }
   return res;
+}
+
+// The webcam into <video id=videoId>: the stream, or null after a toast saying why
+// (no camera, permission refused). Both pages send 640x480 frames.
+async function openCamera(videoId) {
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+  } catch (err) {
+    toast(`Camera unavailable: ${err.message}`);
+    return null;
+  }
+  const video = el(videoId);
+  video.srcObject = stream;
+  await video.play();
+  return stream;
+}
+
+function closeCamera(stream) {
+  if (stream) stream.getTracks().forEach((t) => t.stop());
 }
