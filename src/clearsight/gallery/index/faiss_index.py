@@ -171,6 +171,15 @@ class FaissIndex:
             return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
         return np.concatenate(ids), np.concatenate(vecs)
 
+    def _tomb_array(self) -> np.ndarray:
+        return np.fromiter(self._tomb, dtype=np.int64, count=len(self._tomb))
+
+    def _live_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """`_all_vectors` without the tombstoned ones: what a re-encode keeps."""
+        ids, vecs = self._all_vectors()
+        keep = ~np.isin(ids, self._tomb_array())
+        return ids[keep], vecs[keep]
+
     def _encode(self, ids: np.ndarray, vecs: np.ndarray, template: faiss.Index) -> list[faiss.Index]:
         """Split (ids, vecs) over `n_shards` empty copies of a trained index."""
         parts = []
@@ -203,9 +212,7 @@ class FaissIndex:
         n_extra = 0 if extra_ids is None else len(extra_ids)
         if not self._needs_training(self._ntotal() + n_extra):
             return False
-        ids, vecs = self._all_vectors()
-        keep = ~np.isin(ids, np.fromiter(self._tomb, dtype=np.int64, count=len(self._tomb)))
-        ids, vecs = ids[keep], vecs[keep]
+        ids, vecs = self._live_vectors()
         if n_extra:
             ids, vecs = np.concatenate([ids, extra_ids]), np.concatenate([vecs, extra])
         vecs = np.ascontiguousarray(vecs, dtype=np.float32)
@@ -251,9 +258,8 @@ class FaissIndex:
 
     def _fold_tombstones(self) -> None:
         """Re-encode without tombstoned vectors, reusing the trained quantisers."""
-        ids, vecs = self._all_vectors()
-        keep = ~np.isin(ids, np.fromiter(self._tomb, dtype=np.int64, count=len(self._tomb)))
-        self._parts = self._encode(ids[keep], np.ascontiguousarray(vecs[keep]), self._parts[0])
+        ids, vecs = self._live_vectors()
+        self._parts = self._encode(ids, np.ascontiguousarray(vecs), self._parts[0])
         self._tomb.clear()
         self._view = None
 
@@ -297,7 +303,7 @@ class FaissIndex:
                 return out_s, out_i
             # compressed: widen until k live (and allowed) hits per query, or everything
             kk = min(total, k + len(self._tomb) if allowed is None else max(4 * k, 64))
-            tomb = np.fromiter(self._tomb, dtype=np.int64, count=len(self._tomb))
+            tomb = self._tomb_array()
             searcher = self._searcher()
             while True:
                 s, i = searcher.search(q, kk)
@@ -317,7 +323,7 @@ class FaissIndex:
         with self._lock:
             ids = self._id_array()
             if self._tomb:
-                ids = ids[~np.isin(ids, np.fromiter(self._tomb, dtype=np.int64, count=len(self._tomb)))]
+                ids = ids[~np.isin(ids, self._tomb_array())]
             return np.sort(ids)
 
     def __len__(self) -> int:
