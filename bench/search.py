@@ -319,16 +319,35 @@ def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shard
         seq.add_shard(part)
     seq.metric_type = faiss.METRIC_INNER_PRODUCT
     rerank = 32  # the gallery re-scores max(4*top_k, 32) candidates
-    for nprobe in sorted({default_nprobe // 2, default_nprobe * 3 // 4, default_nprobe}):
-        idx.tune(nprobe=nprobe)
-        tag = f"{desc['kind']} nprobe={nprobe}{' (default)' if nprobe == default_nprobe else ''} + exact re-rank of {rerank}"
-        record(f"FaissIndex {tag}, 1 thread", lambda q: _rerank(xb, seq.search(q, rerank)[1], q), build, nbytes)
+    default_gap = idx.stop_gap
+    # the default (staged probing with early stop), the same lists probed in full (early
+    # stop off: the previous default), fewer lists, and the early-stop margin swept
+    configs = [(default_nprobe, default_gap), (default_nprobe, 0.0), (default_nprobe * 3 // 4, 0.0)]
+    configs += [(default_nprobe, g) for g in (0.012, 0.016, 0.025) if g != default_gap]
+    for nprobe, gap in configs:
+        idx.tune(nprobe=nprobe, stop_gap=gap)
+        before = idx.describe().get("stopped_early", 0)
+        idx.search(xq, rerank)
+        share = (idx.describe().get("stopped_early", 0) - before) / len(xq)
+        stages = "/".join(str(p) for p in idx.probe_stages(nlist, nprobe))
+        default = nprobe == default_nprobe and gap == default_gap
+        how = (f"lists {stages}, stop_gap {gap:g} ({share:.0%} stopped early)" if gap > 0
+               else f"nprobe={nprobe}, early stop off")
+        tag = f"{desc['kind']} {how}{' (default)' if default else ''} + exact re-rank of {rerank}"
+        if nprobe == default_nprobe and gap == 0:  # one core, every list: the cost per code for the model
+            record(f"FaissIndex {tag}, 1 thread", lambda q: _rerank(xb, seq.search(q, rerank)[1], q), build, nbytes)
+            p1 = rows[-1][5]
         p50, r1 = record(f"FaissIndex {tag}, {len(idx.parts)} shards in parallel",
                          lambda q: _rerank(xb, idx.search(q, rerank)[1], q), build, nbytes)
-        if nprobe == default_nprobe:
+        if default:
+            stats = {"p50_default": p50, "recall1_default": r1, "stop_share": share,
+                     "first": idx.first_probes(nlist)}
+        elif nprobe == default_nprobe and gap == 0:
             scanned = n * nprobe / nlist  # codes scanned per query (lists are balanced to ~1.5x)
             model.append({"n": n, "nlist": nlist, "nprobe": nprobe, "scanned": scanned, "p50_shards": p50,
-                          "p1": rows[-2][5], "recall1": r1, "bytes": nbytes / n, "shards": len(idx.parts)})
+                          "p1": p1, "recall1": r1, "bytes": nbytes / n, "shards": len(idx.parts)})
+    model[-1].update(stats)
+    idx.tune(stop_gap=default_gap)
     idx.tune(nprobe=default_nprobe)
     # coarse quantiser cost alone (one query, flat over the centroids)
     ivf = faiss.extract_index_ivf(idx.parts[0])

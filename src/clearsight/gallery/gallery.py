@@ -132,7 +132,8 @@ class Gallery:
         return create_index(self.gs.index, dim, path=self._index_path(), exact_max=self.gs.exact_max,
                             factory=self.gs.compressed_factory, k_factor=self.gs.compressed_k_factor,
                             threads=self.gs.index_threads, shards=self.gs.index_shards,
-                            probe_factor=self.gs.ivf_probe_factor)
+                            probe_factor=self.gs.ivf_probe_factor,
+                            first_probe_factor=self.gs.ivf_first_probe_factor, stop_gap=self.gs.ivf_stop_gap)
 
     def _dim(self) -> int | None:
         with self._session() as s:

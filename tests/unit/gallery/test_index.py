@@ -217,3 +217,33 @@ def test_index_files_survive_a_torn_write(tmp_path, data):
     np.testing.assert_array_equal(again.ids(), np.sort(ids))
     _, i = again.search(x[:50], 1)
     assert np.mean(i[:, 0] == ids[:50]) >= 0.96
+
+
+def test_ivf_early_stop_answers_clear_queries_from_the_first_lists(tmp_path):
+    """A query whose best hit stands out after the first lists stops there, with the
+    same answer as probing them all; a query without a clear winner probes them all."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    x = rng.standard_normal((n, D)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = np.arange(n, dtype=np.int64) + 100
+    idx = create_index("compressed", D, path=tmp_path / "stop.faiss", factory="auto", shards=2, stop_gap=0.2)
+    idx.add(ids, x)
+    d = idx.describe()
+    assert d["first_probes"] < d["nprobe"] and d["queries"] == 0
+    near = x[:100] + 0.05 * rng.standard_normal((100, D)).astype(np.float32)  # fresh samples of stored vectors
+    near /= np.linalg.norm(near, axis=1, keepdims=True)
+    s, i = idx.search(near, 5)
+    assert np.mean(i[:, 0] == ids[:100]) >= 0.98
+    d = idx.describe()
+    assert d["queries"] == 100 and d["stopped_early"] >= 90  # clear winners: answered from the first lists
+    idx.tune(stop_gap=0.0)  # off: every query probes all lists, same top hit
+    _, i_full = idx.search(near, 5)
+    assert np.array_equal(i_full[:, 0], i[:, 0])
+    idx.tune(stop_gap=0.2)
+    far = rng.standard_normal((100, D)).astype(np.float32)  # no stored vector near: no clear winner
+    far /= np.linalg.norm(far, axis=1, keepdims=True)
+    _, i_far = idx.search(far, 5)
+    assert idx.describe()["stopped_early"] - d["stopped_early"] <= 10
+    exact = np.argmax(far @ x.T, axis=1) + 100
+    assert np.mean(i_far[:, 0] == exact) >= 0.9  # the rest probed all lists: still the exact neighbour
