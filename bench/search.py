@@ -264,7 +264,7 @@ def _rerank(xb: np.ndarray, cand: np.ndarray, q: np.ndarray, k: int = 10) -> np.
 
 
 def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shards: int,
-                hnsw: bool, model: list) -> None:
+                hnsw: bool, model: list, keep_dir: str | None = None) -> None:
     from clearsight.gallery.index.faiss_index import FaissIndex
 
     rng = np.random.default_rng(n)
@@ -305,12 +305,21 @@ def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shard
     # the product: the gallery's FaissIndex as configured by default (factory auto, shards)
     faiss.omp_set_num_threads(threads)  # building may use every core; searching uses one per shard
     t0 = time.time()
-    with tempfile.TemporaryDirectory(dir="/tmp") as d:
-        idx = FaissIndex(gen.d, kind="compressed", factory="auto", shards=shards, path=Path(d) / "bench.faiss")
-        idx.add(np.arange(n, dtype=np.int64), xb)
-        build = time.time() - t0
-        idx.persist()
-        nbytes = sum(f.stat().st_size for f in Path(d).glob("bench.faiss.g*"))
+    keep = Path(keep_dir) / f"n{n}" if keep_dir else None
+    with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
+        d = keep or Path(tmp)
+        d.mkdir(parents=True, exist_ok=True)
+        idx = FaissIndex(gen.d, kind="compressed", factory="auto", shards=shards, path=d / "bench.faiss")
+        reused = len(idx) == n  # the generator is seeded by n: a kept index holds these very vectors
+        if not reused:
+            idx.reset()
+            idx.add(np.arange(n, dtype=np.int64), xb)
+            idx.persist()
+            (d / "build_seconds").write_text(f"{time.time() - t0:.0f}")
+        build = float((d / "build_seconds").read_text())
+        nbytes = sum(f.stat().st_size for f in d.glob("bench.faiss.g*"))
+    if reused:
+        print(f"# reusing the index kept in {d} (built in {build:.0f}s)", flush=True)
     desc = idx.describe()
     nlist, default_nprobe = desc["nlist"], desc["nprobe"]
     print(f"# FaissIndex built in {build:.0f}s: {desc}", flush=True)
@@ -326,9 +335,11 @@ def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shard
     configs += [(default_nprobe, g) for g in (0.012, 0.016, 0.025) if g != default_gap]
     for nprobe, gap in configs:
         idx.tune(nprobe=nprobe, stop_gap=gap)
-        before = idx.describe().get("stopped_early", 0)
+        before = idx.describe().get("stopped_at", {})
         idx.search(xq, rerank)
-        share = (idx.describe().get("stopped_early", 0) - before) / len(xq)
+        after = idx.describe().get("stopped_at", {})
+        answered = [(after.get(p, 0) - before.get(p, 0)) / len(xq) for p in idx.probe_stages(nlist, nprobe)]
+        share = 1.0 - answered[-1] if gap > 0 else 0.0
         stages = "/".join(str(p) for p in idx.probe_stages(nlist, nprobe))
         default = nprobe == default_nprobe and gap == default_gap
         how = (f"lists {stages}, stop_gap {gap:g} ({share:.0%} stopped early)" if gap > 0
@@ -340,8 +351,7 @@ def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shard
         p50, r1 = record(f"FaissIndex {tag}, {len(idx.parts)} shards in parallel",
                          lambda q: _rerank(xb, idx.search(q, rerank)[1], q), build, nbytes)
         if default:
-            stats = {"p50_default": p50, "recall1_default": r1, "stop_share": share,
-                     "first": idx.first_probes(nlist)}
+            stats = {"p50_default": p50, "recall1_default": r1, "stop_share": share, "answered": answered}
         elif nprobe == default_nprobe and gap == 0:
             scanned = n * nprobe / nlist  # codes scanned per query (lists are balanced to ~1.5x)
             model.append({"n": n, "nlist": nlist, "nprobe": nprobe, "scanned": scanned, "p50_shards": p50,
@@ -433,10 +443,12 @@ def extrapolate(model: list, coverage_rows: list, nprobe_100m: int | None) -> No
     per_code_ms = (m["p1"] - m["quantizer_ms"] * m["shards"]) / m["scanned"]
     # shards in parallel did not scale perfectly here (shared VM cores): carry the measured efficiency
     eff = min(1.0, m["p1"] / (m["shards"] * m["p50_shards"]))
-    from clearsight.gallery.index.faiss_index import ivf_nlist
+    from clearsight.gallery.index.faiss_index import FaissIndex, ivf_nlist
 
     rows = []
     measured = {r[0]: r[4] for r in coverage_rows}  # gallery -> nprobe for coverage 0.995
+    stager = FaissIndex(m.get("d", 128))  # only for its probe_stages rule (first lists, x3 a stage)
+    answered = m.get("answered", [1.0])
     for n in (m["n"], 100_000_000):
         nlist = ivf_nlist(n)
         nprobe = int(np.ceil(8 * np.sqrt(nlist)))
@@ -445,18 +457,27 @@ def extrapolate(model: list, coverage_rows: list, nprobe_100m: int | None) -> No
         scanned = n * nprobe / nlist
         qz = m["quantizer_ms"] * nlist / m["nlist"]
         one = qz + per_code_ms * scanned
+        stages = stager.probe_stages(nlist, nprobe)
         for cores in (2, 4, 8):
             here = n == m["n"] and cores == m["shards"]
-            rows.append((f"{n / 1e6:g}M", nlist, nprobe, f"{scanned / 1e6:.2f}M", cores,
-                         m["p50_shards"] if here else qz + per_code_ms * scanned / (cores * eff),
+            full = qz + per_code_ms * scanned / (cores * eff)
+            # staged early stop: a query answered at stage j paid for stages 1..j; the share
+            # answered at each stage is the one measured at the largest gallery
+            paid = np.cumsum([qz + per_code_ms * n * p / nlist / (cores * eff) for p in stages])
+            share = np.cumsum(answered[: len(stages) - 1] + [1.0 - sum(answered[: len(stages) - 1])])
+            staged = float(paid[min(int(np.searchsorted(share, 0.5)), len(paid) - 1)])
+            rows.append((f"{n / 1e6:g}M", nlist, "/".join(map(str, stages)), f"{scanned / 1e6:.2f}M", cores,
+                         m["p50_shards"] if here else full, m.get("p50_default") if here else staged,
                          m["p1"] if n == m["n"] else one, m["bytes"] * n / 2**30,
                          "measured" if here else "model"))
-    table(("gallery", "nlist", "nprobe", "codes scanned/query", "cores (shards)", "p50 ms (model)",
-           "p50 ms 1 core", "index GiB in RAM", "status"), rows,
+    table(("gallery", "nlist", "lists per stage", "codes scanned (all lists)", "cores (shards)",
+           "p50 ms, every list", "p50 ms, early stop (default)", "p50 ms 1 core, every list",
+           "index GiB in RAM", "status"), rows,
           f"100M design: IVF + PQ128x4fs + SQ8 re-rank in RAM, {per_code_ms * 1e6:.1f} ns per scanned code, "
-          f"parallel efficiency {eff:.2f} and "
-          f"{m['quantizer_ms']:.2f} ms quantiser at {m['n'] / 1e6:g}M measured; 100M probes as many lists as "
-          "list coverage 0.995 needed on a streamed 100M gallery; cost scales with codes scanned and shards")
+          f"parallel efficiency {eff:.2f} and {m['quantizer_ms']:.2f} ms quantiser at {m['n'] / 1e6:g}M measured; "
+          f"share of queries answered per stage as measured at {m['n'] / 1e6:g}M ("
+          + ", ".join(f"{a:.0%}" for a in answered) + "); 100M probes as many lists as list coverage 0.995 "
+          "needed on a streamed 100M gallery; cost scales with codes scanned and shards")
 
 
 def main() -> None:
@@ -470,6 +491,8 @@ def main() -> None:
                     help="galleries streamed to measure IVF list coverage without holding them")
     ap.add_argument("--nprobe-100m", type=int, default=None,
                     help="lists to probe at 100M for the model (default: measured coverage, else 8*sqrt(nlist))")
+    ap.add_argument("--keep-index", metavar="DIR", default=None,
+                    help="keep each size's built index in DIR/n<size> and reuse it on the next run (a 10M build takes ~10 min)")
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--no-peer", action="store_true")
     args = ap.parse_args()
@@ -487,7 +510,7 @@ def main() -> None:
     headers = ("gallery", "index", "recall@1", "recall@10", "rank-1 ident.", "p50 ms", "p99 ms",
                f"batch QPS ({args.threads} thr)", "build s", "bytes/vector")
     for n in (int(s) for s in args.sizes.split(",") if s):
-        bench_scale(gen, n, args.queries, rows, args.threads, args.shards, n <= args.hnsw_max, model)
+        bench_scale(gen, n, args.queries, rows, args.threads, args.shards, n <= args.hnsw_max, model, args.keep_index)
         table(headers, rows, f"Synthetic 1:N up to {n:,} (d={gen.d}, LFW-fitted generator, 2 cores)")
     coverage_rows: list = []
     for n in (int(s) for s in args.coverage_sizes.split(",") if s):
