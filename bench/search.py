@@ -328,11 +328,11 @@ def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shard
         seq.add_shard(part)
     seq.metric_type = faiss.METRIC_INNER_PRODUCT
     rerank = 32  # the gallery re-scores max(4*top_k, 32) candidates
-    default_gap = idx.stop_gap
+    default_gap = idx.gap_for(n)  # the "auto" margin at this size
     # the default (staged probing with early stop), the same lists probed in full (early
     # stop off: the previous default), fewer lists, and the early-stop margin swept
     configs = [(default_nprobe, default_gap), (default_nprobe, 0.0), (default_nprobe * 3 // 4, 0.0)]
-    configs += [(default_nprobe, g) for g in (0.012, 0.016, 0.025) if g != default_gap]
+    configs += [(default_nprobe, g) for g in (0.006, 0.01, 0.014) if abs(g - default_gap) > 1e-4]
     for nprobe, gap in configs:
         idx.tune(nprobe=nprobe, stop_gap=gap)
         before = idx.describe().get("stopped_at", {})
@@ -357,7 +357,7 @@ def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shard
             model.append({"n": n, "nlist": nlist, "nprobe": nprobe, "scanned": scanned, "p50_shards": p50,
                           "p1": p1, "recall1": r1, "bytes": nbytes / n, "shards": len(idx.parts)})
     model[-1].update(stats)
-    idx.tune(stop_gap=default_gap)
+    idx.tune(stop_gap="auto")
     idx.tune(nprobe=default_nprobe)
     # coarse quantiser cost alone (one query, flat over the centroids)
     ivf = faiss.extract_index_ivf(idx.parts[0])

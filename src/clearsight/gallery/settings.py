@@ -29,15 +29,15 @@ class GallerySettings(BaseModel):
     # re-ranks its shortlist exactly from the store (bench/search.py measures it)
     compressed_factory: str = "auto"
     compressed_k_factor: int = 8
-    # IVF lists probed per query: probe_factor * sqrt(nlist) (8: recall@1 >= 0.99
+    # IVF lists probed per query: probe_factor * sqrt(nlist) (12: recall@1 0.996-0.999
     # against exact search at 1M and 10M on LFW-fitted vectors, bench/search.py)
-    ivf_probe_factor: float = 8.0
+    ivf_probe_factor: float = 12.0
     # early stop: every query first probes first_probe_factor * sqrt(nlist) lists and
     # stops there when its best hit beats its 10th by stop_gap (cosine); the rest probe
-    # all. Calibrated on LFW-fitted vectors for the default embedder (bench/search.py);
-    # 0 turns it off (every query probes all its lists).
-    ivf_first_probe_factor: float = 1.0
-    ivf_stop_gap: float = 0.02
+    # all. "auto": 0.012 at 1M, 0.008 at 10M, log-interpolated, measured on LFW-fitted
+    # vectors of the default embedder (bench/search.py); 0 turns it off.
+    ivf_first_probe_factor: float = 2.0
+    ivf_stop_gap: float | Literal["auto"] = "auto"
     # the compressed index is split into this many shards searched by parallel
     # threads: single-query latency / shards on that many free cores
     index_shards: int = 2

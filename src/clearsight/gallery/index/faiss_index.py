@@ -12,10 +12,12 @@ exactly from the store. The coarse quantiser is flat: for one query, scanning
 
 Why IVF and not a graph: on vectors with the default embedder's statistics, HNSW
 needed ~8x the work of IVF for the same recall@1 (bench/search.py). Why so many
-probes (nprobe = probe_factor * sqrt(nlist), ~6% of a 10M gallery): face
+probes (nprobe = probe_factor * sqrt(nlist), ~9% of a 10M gallery): face
 templates of one person scatter widely compared with the spread of identities,
 so the exact neighbour often sits in a list far down the query's ranking; the
-factor 8 gave recall@1 >= 0.99 against exact search at 1M and 10M.
+factor 12 gave recall@1 0.996-0.999 against exact search at 1M and 10M. Few
+queries need that many: a staged search answers ~2/3 of them from the first
+sixth of their lists (see `_probe`), which is what brings the median down.
 
 Single-query latency comes from shards: the compressed index is split into
 `shards` sub-indexes searched by parallel threads (one per core), each probing
@@ -44,9 +46,12 @@ AUTO = "auto"
 GROWTH_RETRAIN = 4  # re-train the coarse quantiser when the gallery has grown this much
 TRAIN_PER_LIST = 40  # k-means sample: 40 points a list (~3 min for nlist 16384 on 2 cores)
 # Early stop (FaissIndex._probe): a query whose best hit after the first lists beats its
-# STOP_RANK-th by STOP_GAP (cosine) is answered there; calibrated in bench/search.py.
+# STOP_RANK-th by the stop gap (cosine) is answered there. "auto" margins, measured on
+# LFW-fitted vectors for recall@1 >= 0.99 (bench/search.py): (gallery size, margin); the
+# margin is log-interpolated between them and held at the end ones outside (a larger
+# gallery needed a smaller margin, so holding the last one errs on the safe side).
 STOP_RANK = 10
-STOP_GAP = 0.02
+AUTO_STOP_GAPS = ((1_000_000, 0.012), (10_000_000, 0.008))
 
 
 def ivf_nlist(n: int) -> int:
@@ -89,8 +94,8 @@ class FaissIndex:
 
     def __init__(self, dim: int, *, kind: str = "auto", path: Path | str | None = None, exact_max: int = 250_000,
                  factory: str = AUTO, k_factor: int = 8, threads: int | None = None, shards: int = 2,
-                 probe_factor: float = 8.0, nprobe: int | None = None, first_probe_factor: float = 1.0,
-                 stop_gap: float = STOP_GAP) -> None:
+                 probe_factor: float = 12.0, nprobe: int | None = None, first_probe_factor: float = 2.0,
+                 stop_gap: float | str = AUTO) -> None:
         self.dim = int(dim)
         self.kind = kind
         self.path = Path(path) if path else None
@@ -101,7 +106,7 @@ class FaissIndex:
         self.probe_factor = float(probe_factor)
         self.fixed_nprobe = int(nprobe) if nprobe else None
         self.first_probe_factor = float(first_probe_factor)
-        self.stop_gap = float(stop_gap)
+        self.stop_gap = stop_gap if stop_gap == AUTO else float(stop_gap)
         self._probed = {"queries": 0, "stopped_early": 0}  # since start: how often the early stop held
         self._stopped_at: dict[int, int] = {}  # lists probed -> queries answered there
         self._lock = threading.RLock()
@@ -151,7 +156,7 @@ class FaissIndex:
             ivf.nprobe = self.nprobe_for(ivf.nlist)
 
     def tune(self, *, nprobe: int | None = None, k_factor: int | None = None,
-             stop_gap: float | None = None) -> None:
+             stop_gap: float | str | None = None) -> None:
         """Trade recall for latency at run time (bench/search.py sweeps these)."""
         with self._lock:
             if nprobe is not None:
@@ -159,7 +164,7 @@ class FaissIndex:
             if k_factor is not None:
                 self.k_factor = int(k_factor)
             if stop_gap is not None:
-                self.stop_gap = float(stop_gap)
+                self.stop_gap = stop_gap if stop_gap == AUTO else float(stop_gap)
             for p in self._parts:
                 self._tune(p)
 
@@ -341,23 +346,31 @@ class FaissIndex:
         for p in self._parts:
             faiss.extract_index_ivf(p).nprobe = nprobe
 
+    def gap_for(self, n: int) -> float:
+        """The early-stop margin for a gallery of n vectors (0: no early stop)."""
+        if self.stop_gap != AUTO:
+            return float(self.stop_gap)
+        (n0, g0), (n1, g1) = AUTO_STOP_GAPS
+        t = min(1.0, max(0.0, math.log(max(n, 1) / n0) / math.log(n1 / n0)))
+        return g0 + t * (g1 - g0)
+
     def probe_stages(self, nlist: int, nprobe: int) -> list[int]:
         """Lists probed at each stage of a search: first_probes(nlist), then all nprobe.
         (A middle stage of 3x the first lists answered only ~2% more queries at 0.3M-1M
         and cost the rest a third more.)"""
         first = self.first_probes(nlist)
-        return [first, nprobe] if self.stop_gap > 0 and first < nprobe else [nprobe]
+        return [first, nprobe] if self.gap_for(self._ntotal()) > 0 and first < nprobe else [nprobe]
 
     def _probe(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Search the compressed parts in stages, each query stopping once its answer is clear.
 
         Most queries need few lists: their nearest neighbour sits in one of the first
         lists they probe, and it stands out from the crowd. So a query first probes
-        `first_probes` lists (1/8 of the full count at the defaults); where its best
+        `first_probes` lists (1/6 of the full count at the defaults); where its best
         re-scored hit beats its 10th by at least `stop_gap` (cosine), that is the
         answer; the others probe all `nprobe` lists (the first ones again: FAISS scans a
-        list set in one pass), paying 1/8 more than a plain search, while a query
-        answered early pays 1/8 (bench/search.py measures recall and the share).
+        list set in one pass), paying 1/6 more than a plain search, while a query
+        answered early pays 1/6 (bench/search.py measures recall and the share).
         Why the gap to the 10th: when the best hit stands far above the local crowd, a
         better one in a far list is rare; when the top is crowded, it is not."""
         searcher = self._searcher()
@@ -368,6 +381,7 @@ class FaissIndex:
         stages = self.probe_stages(ivf.nlist, full)
         if len(stages) == 1:
             return searcher.search(q, k)
+        gap = self.gap_for(self._ntotal())
         out_s = np.empty((len(q), k), np.float32)
         out_i = np.empty((len(q), k), np.int64)
         rest = np.arange(len(q))
@@ -378,7 +392,7 @@ class FaissIndex:
                 if nprobe == full:
                     clear = np.ones(len(rest), bool)
                 else:
-                    clear = (i[:, STOP_RANK - 1] >= 0) & (s[:, 0] - s[:, STOP_RANK - 1] >= self.stop_gap)
+                    clear = (i[:, STOP_RANK - 1] >= 0) & (s[:, 0] - s[:, STOP_RANK - 1] >= gap)
                     self._probed["stopped_early"] += int(clear.sum())
                 self._stopped_at[nprobe] = self._stopped_at.get(nprobe, 0) + int(clear.sum())
                 out_s[rest[clear]], out_i[rest[clear]] = s[clear, :k], i[clear, :k]
@@ -479,7 +493,7 @@ class FaissIndex:
             ivf = faiss.try_extract_index_ivf(self._parts[0])
             if ivf is not None:
                 out["nlist"], out["nprobe"] = int(ivf.nlist), int(ivf.nprobe)
-                out["first_probes"], out["stop_gap"] = self.first_probes(ivf.nlist), self.stop_gap
+                out["first_probes"], out["stop_gap"] = self.first_probes(ivf.nlist), self.gap_for(self._ntotal())
                 out.update(self._probed)
                 out["stopped_at"] = dict(sorted(self._stopped_at.items()))
         return out
