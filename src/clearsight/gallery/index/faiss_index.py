@@ -7,8 +7,9 @@ compressed index. The default (`factory="auto"`) is chosen by size:
 4*sqrt(n): an inverted file, 4-bit fast-scan PQ codes for the probed lists, SQ8
 re-scoring of the shortlist; the gallery then re-ranks its final shortlist
 exactly from the store. The coarse quantiser is flat: for one query, scanning
-16k centroids (0.3 ms) beat an HNSW over them at the ef that many probes need
-(1.1 ms); bulk encoding borrows an HNSW over the centroids for the assignment.
+16k centroids (0.35-1.3 ms, memory-bound) beat an HNSW over them at the ef
+that many probes need (1.1 ms); bulk encoding borrows an HNSW over the centroids
+for the assignment.
 
 Why IVF and not a graph: on vectors with the default embedder's statistics, HNSW
 needed ~8x the work of IVF for the same recall@1 (bench/search.py). Why so many
