@@ -247,3 +247,26 @@ def test_ivf_early_stop_answers_clear_queries_from_the_first_lists(tmp_path):
     assert idx.describe()["stopped_early"] - d["stopped_early"] <= 10
     exact = np.argmax(far @ x.T, axis=1) + 100
     assert np.mean(i_far[:, 0] == exact) >= 0.9  # the rest probed all lists: still the exact neighbour
+
+
+def test_shards_sharing_one_quantiser_call_return_what_index_shards_return(tmp_path, data):
+    """Large IVF galleries rank the lists once for all shards and re-score each shard's
+    shortlist from its SQ8 codes: the same hits and scores as FAISS's own IndexShards."""
+    ids, x = data
+    idx = create_index("compressed", D, path=tmp_path / "shared.faiss", factory="auto", shards=2, stop_gap=0.0)
+    idx.add(ids, x)
+    q = x[:200] + 0.02 * np.random.default_rng(5).standard_normal((200, D)).astype(np.float32)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    idx.shared_quantizer_from = 10**9  # never: IndexShards over IDMap(IndexRefine)
+    s_ref, i_ref = idx.search(q, 10)
+    idx.shared_quantizer_from = 0  # always
+    s, i = idx.search(q, 10)
+    np.testing.assert_array_equal(i[:, 0], i_ref[:, 0])
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(i, i_ref)]) >= 0.99
+    np.testing.assert_allclose(s[:, 0], s_ref[:, 0], atol=1e-5)
+    idx.remove(ids[:5])  # tombstones and re-adds keep working on the shared path
+    _, i = idx.search(x[:5], 1)
+    assert not np.isin(i, ids[:5]).any()
+    idx.add(ids[:5], x[:5])
+    _, i = idx.search(x[:5], 1)
+    np.testing.assert_array_equal(i[:, 0], ids[:5])
