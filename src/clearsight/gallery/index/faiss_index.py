@@ -22,7 +22,8 @@ sixth of their lists (see `_probe`), which is what brings the median down.
 
 Single-query latency comes from shards: the compressed index is split into
 `shards` sub-indexes searched by parallel threads (one per core), each probing
-its own lists, merged by score. Compressed FAISS indexes cannot remove vectors
+its own lists, merged by score; from 8192 lists on, one coarse-quantiser call
+ranks the lists for all shards (`_scan`). Compressed FAISS indexes cannot remove vectors
 or filter by id, so removals are tombstones (filtered out, folded in on the next
 re-encode) and id filters widen the shortlist until enough allowed hits are found.
 The index re-trains itself (new nlist) when it has grown 4x since it was trained.
