@@ -335,12 +335,13 @@ def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shard
     configs += [(default_nprobe, g) for g in (0.006, 0.01, 0.014) if abs(g - default_gap) > 1e-4]
     for nprobe, gap in configs:
         idx.tune(nprobe=nprobe, stop_gap=gap)
+        lists = idx.probe_stages(nlist, nprobe)
         before = idx.describe().get("stopped_at", {})
         idx.search(xq, rerank)
         after = idx.describe().get("stopped_at", {})
-        answered = [(after.get(p, 0) - before.get(p, 0)) / len(xq) for p in idx.probe_stages(nlist, nprobe)]
+        answered = [(after.get(p, 0) - before.get(p, 0)) / len(xq) for p in lists]
         share = 1.0 - answered[-1] if gap > 0 else 0.0
-        stages = "/".join(str(p) for p in idx.probe_stages(nlist, nprobe))
+        stages = "/".join(str(p) for p in lists)
         default = nprobe == default_nprobe and gap == default_gap
         how = (f"lists {stages}, stop_gap {gap:g} ({share:.0%} stopped early)" if gap > 0
                else f"nprobe={nprobe}, early stop off")
@@ -357,8 +358,7 @@ def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shard
             model.append({"n": n, "nlist": nlist, "nprobe": nprobe, "scanned": scanned, "p50_shards": p50,
                           "p1": p1, "recall1": r1, "bytes": nbytes / n, "shards": len(idx.parts)})
     model[-1].update(stats)
-    idx.tune(stop_gap="auto")
-    idx.tune(nprobe=default_nprobe)
+    idx.tune(nprobe=default_nprobe, stop_gap="auto")
     # coarse quantiser cost alone (one query, flat over the centroids)
     ivf = faiss.extract_index_ivf(idx.parts[0])
     qz_ms = time_single(lambda q: ivf.quantizer.search(q, ivf.nprobe), xq, 200)[0]
@@ -448,7 +448,7 @@ def extrapolate(model: list, coverage_rows: list, nprobe_100m: int | None) -> No
 
     rows = []
     measured = {r[0]: r[4] for r in coverage_rows}  # gallery -> nprobe for coverage 0.995
-    stager = FaissIndex(m.get("d", 128))  # only for its probe_stages rule (first lists, x3 a stage)
+    stager = FaissIndex(m.get("d", 128))  # only for its probe rules (nprobe, first stage then all)
     answered = m.get("answered", [1.0])
     calib = 1.0
     for n in (m["n"], 100_000_000):
