@@ -42,7 +42,7 @@ from clearsight.apps.dms.scenarios import (  # noqa: E402
     restless_scenario,
     standard_scenarios,
 )
-from clearsight.apps.dms.settings import DmsSettings  # noqa: E402
+from clearsight.settings import DmsSettings  # noqa: E402
 from clearsight.apps.dms.signals import SignalExtractor  # noqa: E402
 from clearsight.io import load_image  # noqa: E402
 

@@ -83,7 +83,7 @@ def bench_real(x: np.ndarray, y: np.ndarray, paths: list[str], peer: bool) -> No
         with tempfile.TemporaryDirectory() as d:
             os.environ["CLEARSIGHT_DATA_DIR"] = d
             from clearsight.config import get_settings
-            from clearsight.gallery import GallerySettings
+            from clearsight.settings import GallerySettings
 
             get_settings.cache_clear()
             g = Gallery.open(model_id=MODEL, gallery=GallerySettings(sqlite_synchronous=sync))

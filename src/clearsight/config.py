@@ -2,7 +2,10 @@
 
 Read from environment variables (`CLEARSIGHT_*`, nested with `__`) so a container,
 a CI job and a laptop configure the same way; every layer receives a `Settings`
-instead of reading the environment itself.
+instead of reading the environment itself. The per-area models live in the bottom
+layer `clearsight.settings`; this module only composes them and resolves the paths
+that default into the data dir, so the CLI and the service always agree on where
+things are.
 """
 
 from __future__ import annotations
@@ -11,13 +14,10 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .apps.dms.settings import DmsSettings
-from .gallery.settings import GallerySettings
-from .rules.sinks import EventSettings
-from .server.settings import ServerSettings
+from .settings import DmsSettings, EventSettings, FaceSettings, GallerySettings, ImageLimits, ServerSettings
 
 
 def _default_data_dir() -> Path:
@@ -25,43 +25,31 @@ def _default_data_dir() -> Path:
     return Path(base) / "clearsight"
 
 
-class ImageLimits(BaseModel):
-    # 50 MP covers a 8K photo; a decompression bomb of billions of pixels is refused
-    # before any buffer is allocated.
-    max_pixels: int = 50_000_000
-    max_bytes: int = 64 * 1024 * 1024
-
-
-class FaceSettings(BaseModel):
-    detector: str = "mediapipe"
-    # chosen by bench/verify.py: mirrored-chip averaging lifts LFW TAR@FMR1e-3 from 0.84 to 0.89 for ~4 ms
-    embedder: str = "dlib-resnet-onnx-flip"
-    min_detection_score: float = 0.5
-    operating_point: str = "balanced"
-    # quality gate
-    min_face_size: float = 40.0
-    min_sharpness: float = 15.0
-    max_abs_yaw: float = 35.0
-    max_abs_pitch: float = 30.0
-    max_abs_roll: float = 30.0
-    min_brightness: float = 40.0
-    max_brightness: float = 220.0
+def _sqlalchemy_url(url: str) -> str:
+    """`postgresql://` as users write it, with the driver SQLAlchemy should use."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARSIGHT_", env_nested_delimiter="__", extra="ignore")
 
-    data_dir: Path = Field(default_factory=_default_data_dir)
-    # Built (converted) models live apart from user data so a fresh or test data
-    # dir reuses the models the setup built once. Default: <data_dir>/models.
-    models_dir: Path | None = None
-    threads: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
-    images: ImageLimits = ImageLimits()
-    face: FaceSettings = FaceSettings()
-    dms: DmsSettings = DmsSettings()
-    server: ServerSettings = ServerSettings()
-    events: EventSettings = EventSettings()
-    gallery: GallerySettings = GallerySettings()
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Where user data lives.")
+    models_dir: Path | None = Field(
+        None,
+        description="Built (converted) models, apart from user data so a fresh or test data dir reuses the models "
+        "the setup built once. None: <data_dir>/models.",
+    )
+    threads: int = Field(
+        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), description="Threads per model inference."
+    )
+    images: ImageLimits = Field(default_factory=ImageLimits)
+    face: FaceSettings = Field(default_factory=FaceSettings)
+    dms: DmsSettings = Field(default_factory=DmsSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    events: EventSettings = Field(default_factory=EventSettings)
+    gallery: GallerySettings = Field(default_factory=GallerySettings)
 
     @property
     def model_dir(self) -> Path:
@@ -70,6 +58,27 @@ class Settings(BaseSettings):
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return self.data_dir
+
+    # -- the one place each default path is resolved ----------------------------
+    def gallery_database_url(self) -> str:
+        if self.gallery.database_url:
+            return _sqlalchemy_url(self.gallery.database_url)
+        return f"sqlite:///{self.ensure_data_dir() / 'gallery.db'}"
+
+    def events_database_url(self) -> str:
+        """Events keep their own SQLite file by default (high volume, separate backups); on a
+        server database they share the gallery's, in their own tables."""
+        if self.events.database_url:
+            return _sqlalchemy_url(self.events.database_url)
+        if self.gallery.database_url:
+            return _sqlalchemy_url(self.gallery.database_url)
+        return f"sqlite:///{self.ensure_data_dir() / 'events.db'}"
+
+    def gallery_index_dir(self) -> Path:
+        return self.gallery.index_dir or self.data_dir / "gallery-index"
+
+    def template_key_file(self) -> Path:
+        return self.gallery.key_file or self.data_dir / "template_keys.json"
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import FaceSettings, get_settings
+from ..config import get_settings
+from ..settings import FaceSettings
 from ..errors import NoFaceError
 from ..io import ImageInput, load_image
 from ..types import BBox, Embedding, Face, QualityReport, Verification

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "Gallery": "gallery",
     "Purpose": "consent", "PURPOSES": "consent",
-    "GallerySettings": "settings", "gallery_settings": "settings",
+    "GallerySettings": "clearsight.settings",  # its home is the settings layer; kept here for existing users
     **{n: "records" for n in ("Identity", "Consent", "Group", "EnrolResult", "AuditEntry", "AuditVerification",
                               "IdentityVerification", "PurgeReport", "RotationReport")},
     **{n: "errors" for n in ("GalleryError", "NotFoundError", "ConsentRequiredError", "ConflictError",
@@ -28,7 +28,7 @@ def __getattr__(name: str) -> Any:
         module = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+    return getattr(importlib.import_module(module if module.startswith("clearsight.") else f".{module}", __name__), name)
 
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,6 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import (ConflictError, ConsentRequiredError, GalleryError, GalleryIndexError, NotFoundError,
                          QualityRejectedError, TemplateKeyError)
     from .gallery import Gallery
+    from ..settings import GallerySettings
     from .records import (AuditEntry, AuditVerification, Consent, EnrolResult, Group, Identity,
                           IdentityVerification, PurgeReport, RotationReport)
-    from .settings import GallerySettings, gallery_settings

@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..config import Settings, get_settings
+from ..settings import GallerySettings
 from ..errors import IncompatibleTemplatesError, InputError, ModelError
 from ..face.verification import operating_point, strongest_operating_point
 from ..face.verification import operating_point as _operating_point  # `verify` has a parameter of that name
@@ -46,7 +47,6 @@ from .records import (
     PurgeReport,
     RotationReport,
 )
-from .settings import GallerySettings, database_url, gallery_settings, index_dir, key_file
 from .store import (
     ConsentRow,
     GroupMemberRow,
@@ -74,14 +74,14 @@ def _safe(name: str) -> str:
 
 
 class Gallery:
-    def __init__(self, settings: Settings, gs: GallerySettings, *, pipeline=None, model_id: str | None = None) -> None:  # noqa: ANN001
+    def __init__(self, settings: Settings, *, pipeline=None, model_id: str | None = None) -> None:  # noqa: ANN001
         self.settings = settings
-        self.gs = gs
-        self.url = database_url(gs, settings)
+        self.gs = gs = settings.gallery
+        self.url = settings.gallery_database_url()
         self._engine = make_engine(self.url, sqlite_synchronous=gs.sqlite_synchronous)
         migrate(self._engine)
         self._Session = session_factory(self._engine)
-        self._key_path = key_file(gs, settings)
+        self._key_path = settings.template_key_file()
         self._protector = Protector(load_keyring(self._key_path))
         self._pipeline = pipeline
         self._model_id = model_id
@@ -101,7 +101,9 @@ class Gallery:
         first use). `model_id`: the embedder whose templates this gallery searches
         (default: the pipeline's)."""
         settings = settings or get_settings()
-        return cls(settings, gallery or gallery_settings(settings), pipeline=pipeline, model_id=model_id)
+        if gallery is not None:
+            settings = settings.model_copy(update={"gallery": gallery})
+        return cls(settings, pipeline=pipeline, model_id=model_id)
 
     # -- parts ---------------------------------------------------------------
     @property
@@ -122,11 +124,11 @@ class Gallery:
         return self._Session()
 
     def _index_path(self) -> Path:
-        return index_dir(self.gs, self.settings) / f"{_safe(self.model_id)}.{self._protector.active}.faiss"
+        return self.settings.gallery_index_dir() / f"{_safe(self.model_id)}.{self._protector.active}.faiss"
 
     def _new_index(self, dim: int) -> VectorIndex:
         if self.gs.index == "milvus":
-            uri = self.gs.milvus_uri or str(index_dir(self.gs, self.settings) / "milvus.db")
+            uri = self.gs.milvus_uri or str(self.settings.gallery_index_dir() / "milvus.db")
             coll = f"{self.gs.milvus_collection}_{_safe(self.model_id)}_{self._protector.active}".replace(".", "_").replace("-", "_").replace("+", "_")
             return create_index("milvus", dim, uri=uri, collection=coll)
         return create_index(self.gs.index, dim, path=self._index_path(), exact_max=self.gs.exact_max,
@@ -864,7 +866,7 @@ class Gallery:
             self._audit(actor, "keys.rotate", outcome="ok",
                         details={"new_key_id": new.active, "retired": old_ids, "templates": done})
             # index files of retired keys: <model>.<key>.faiss.g<gen>.<shard> and their manifest
-            idir = index_dir(self.gs, self.settings)
+            idir = self.settings.gallery_index_dir()
             for p in idir.iterdir() if idir.exists() else ():
                 if any(f".{k}." in p.name for k in old_ids):
                     p.unlink(missing_ok=True)

@@ -19,7 +19,8 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
-from ..config import ImageLimits, get_settings
+from ..config import get_settings
+from ..settings import ImageLimits
 from ..errors import ClearsightError, ImageDecodeError, ImageTooLargeError, InputError, UnsupportedFormatError
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, Image.Image]

@@ -41,35 +41,6 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
-# --------------------------------------------------------------------------- settings
-class EventSettings(BaseModel):
-    """Settings of the event store (to be wired into `Settings.events` by the lead).
-
-    `database_url=None` means: the gallery's database if one is configured,
-    otherwise `sqlite:///<data_dir>/events.db`.
-    """
-
-    database_url: str | None = None
-    keep_snapshots: bool = True
-
-
-def default_events_url() -> str:
-    import os
-
-    from ..config import get_settings
-
-    s = get_settings()
-    ev = getattr(s, "events", None)
-    if ev is not None and getattr(ev, "database_url", None):
-        return str(ev.database_url)
-    if os.environ.get("CLEARSIGHT_EVENTS__DATABASE_URL"):
-        return os.environ["CLEARSIGHT_EVENTS__DATABASE_URL"]
-    gal = getattr(s, "gallery", None)
-    if gal is not None and getattr(gal, "database_url", None):
-        return str(gal.database_url)
-    return f"sqlite:///{s.ensure_data_dir() / 'events.db'}"
-
-
 # --------------------------------------------------------------------------- event store
 class EventStore:
     """Events in SQL (SQLite by default, any SQLAlchemy URL): the timeline the console shows.
@@ -83,7 +54,11 @@ class EventStore:
         from sqlalchemy import (BigInteger, Column, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text,
                                 create_engine, event)
 
-        self.url = url or default_events_url()
+        if url is None:
+            from ..config import get_settings
+
+            url = get_settings().events_database_url()
+        self.url = url
         self.keep_snapshots = keep_snapshots
         self._engine = create_engine(self.url, future=True)
         if self.url.startswith("sqlite"):
@@ -590,7 +565,6 @@ class EventRouter:
 
 
 __all__ = [
-    "CallbackSink", "EventRouter", "EventSettings", "EventStore", "JsonlSink", "MemorySink", "MqttSink",
+    "CallbackSink", "EventRouter", "EventStore", "JsonlSink", "MemorySink", "MqttSink",
     "SSEBroadcaster", "Sink", "SinkConfig", "SinkError", "Subscription", "WebhookSink", "default_broadcaster",
-    "default_events_url",
 ]

@@ -1,7 +1,6 @@
 """The REST service and web console (FastAPI): `create_app()`, served by `clearsight serve`.
 
-`create_app` is imported lazily so `clearsight.config` can import
-`clearsight.server.settings.ServerSettings` without pulling in FastAPI.
+`create_app` is imported lazily so `import clearsight.server` does not pull in FastAPI.
 """
 
 from __future__ import annotations

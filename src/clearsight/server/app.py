@@ -24,7 +24,7 @@ from .errors import install_error_handlers
 from .limits import BodyLimitMiddleware
 from .metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from .routes import discover
-from .settings import ServerSettings, server_settings
+from ..settings import ServerSettings
 from .state import ServiceState
 
 log = logging.getLogger("clearsight.server")
@@ -46,7 +46,7 @@ image base64-encoded (a `data:` URL is fine).
 
 def create_app(settings: Settings | None = None, server: ServerSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    server = server or server_settings(settings)
+    server = server or settings.server
     state = ServiceState(settings, server)
 
     @asynccontextmanager

@@ -57,10 +57,9 @@ def serve(
 
     from .app import create_app
 
-    from .settings import server_settings
 
     settings = _settings(data_dir)
-    server = server_settings(settings)
+    server = settings.server
     host = host or server.host
     port = port or server.port
     try:

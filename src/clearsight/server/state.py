@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from ..config import Settings
 from ..errors import ClearsightError, ModelError
 from .auth import KeyStore, RateLimiter
-from .settings import ServerSettings
+from ..settings import ServerSettings
 
 log = logging.getLogger("clearsight.server")
 

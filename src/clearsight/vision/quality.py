@@ -13,7 +13,8 @@ import math
 import cv2
 import numpy as np
 
-from ..config import FaceSettings, get_settings
+from ..config import get_settings
+from ..settings import FaceSettings
 from ..types import Face, HeadPose, QualityReport
 
 # Depth of the nose tip in front of the eye plane, in interocular distances: turns

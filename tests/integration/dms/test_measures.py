@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from clearsight.apps.dms.eyestate import CLOSED_BELOW, EyeContourModel, eye_crop
-from clearsight.apps.dms.settings import DmsSettings
+from clearsight.settings import DmsSettings
 from clearsight.apps.dms.signals import SignalExtractor
 from clearsight.errors import InputError
 from clearsight.io import load_image

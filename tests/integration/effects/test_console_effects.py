@@ -24,7 +24,7 @@ CHROMIUM = os.environ.get("CLEARSIGHT_CHROMIUM", "/usr/bin/chromium")
 def live_server(tmp_path_factory):
     from clearsight.config import Settings
     from clearsight.server.app import create_app
-    from clearsight.server.settings import ServerSettings
+    from clearsight.settings import ServerSettings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("fx-e2e"), models_dir=Settings().model_dir)
     app = create_app(settings, ServerSettings(warmup=False))

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 def service(tmp_path_factory):
     from clearsight.config import Settings
     from clearsight.server.app import create_app
-    from clearsight.server.settings import ServerSettings
+    from clearsight.settings import ServerSettings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("fx-service"), models_dir=Settings().model_dir)
     app = create_app(settings, ServerSettings(warmup=False))

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from clearsight.errors import NoFaceError
-from clearsight.gallery import Gallery, GallerySettings, QualityRejectedError
+from clearsight.gallery import Gallery, QualityRejectedError
+from clearsight.settings import GallerySettings
 from tests.integration.gallery.conftest import img
 
 pytestmark = pytest.mark.integration

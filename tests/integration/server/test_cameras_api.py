@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from clearsight.config import Settings
 from clearsight.server import create_app
-from clearsight.server.settings import ServerSettings
+from clearsight.settings import ServerSettings
 from tests.conftest import data_path
 from tests.live_server import running_app
 

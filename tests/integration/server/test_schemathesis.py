@@ -14,7 +14,7 @@ from schemathesis import checks  # noqa: E402
 
 from clearsight.config import Settings  # noqa: E402
 from clearsight.server import create_app  # noqa: E402
-from clearsight.server.settings import RateLimits, ServerSettings  # noqa: E402
+from clearsight.settings import RateLimits, ServerSettings  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

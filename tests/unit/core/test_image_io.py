@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from clearsight.config import ImageLimits
+from clearsight.settings import ImageLimits
 from clearsight.errors import ClearsightError, ImageDecodeError, ImageTooLargeError, InputError, UnsupportedFormatError
 from clearsight.io import load_image, save_image
 

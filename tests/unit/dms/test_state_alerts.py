@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clearsight.apps.dms.alerts import AlertEngine
-from clearsight.apps.dms.settings import DmsSettings
+from clearsight.settings import DmsSettings
 from clearsight.apps.dms.signals import FrameConditions, FrameSignals, frame_conditions
 from clearsight.apps.dms.state import DriverState
 from clearsight.types import HeadPose

@@ -67,7 +67,8 @@ def pg_schema_url():
 
 
 def open_gallery(url: str | None = None, **options):  # noqa: ANN003, ANN201
-    from clearsight.gallery import Gallery, GallerySettings
+    from clearsight.gallery import Gallery
+    from clearsight.settings import GallerySettings
 
     return Gallery.open(model_id=MODEL, gallery=GallerySettings(database_url=url, **options))
 

@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 
 from clearsight.config import get_settings
 from clearsight.server import create_app
-from clearsight.server.settings import ServerSettings
+from clearsight.settings import ServerSettings
 
 
 @pytest.fixture

@@ -1,21 +1,31 @@
 import pytest
 
 from clearsight.config import Settings
-from clearsight.server.settings import ServerSettings, server_settings
 
 pytestmark = pytest.mark.unit
 
 
-def test_env_configures_the_service_before_settings_nests_it(monkeypatch):
+def test_env_configures_the_service(monkeypatch):
     monkeypatch.setenv("CLEARSIGHT_SERVER__MAX_REQUEST_BYTES", "1234")
     monkeypatch.setenv("CLEARSIGHT_SERVER__RATE_LIMITS__CLIENT", "7")
     monkeypatch.setenv("CLEARSIGHT_SERVER__CORS_ORIGINS", '["https://a.example"]')
-    s = server_settings(Settings())
+    s = Settings().server
     assert s.max_request_bytes == 1234 and s.rate_limits.client == 7 and s.cors_origins == ["https://a.example"]
 
 
-def test_nested_settings_win_once_wired():
-    class Wired(Settings):
-        server: ServerSettings = ServerSettings(port=9999)
+def test_events_url_is_resolved_in_one_place(tmp_path, monkeypatch):
+    """The CLI and the service store events in the same place: both ask Settings."""
+    s = Settings(data_dir=tmp_path)
+    assert s.events_database_url() == f"sqlite:///{tmp_path / 'events.db'}"
+    monkeypatch.setenv("CLEARSIGHT_GALLERY__DATABASE_URL", "postgresql://u@h/db")
+    assert Settings(data_dir=tmp_path).events_database_url() == "postgresql+psycopg://u@h/db"
+    monkeypatch.setenv("CLEARSIGHT_EVENTS__DATABASE_URL", "sqlite:////x/ev.db")
+    assert Settings(data_dir=tmp_path).events_database_url() == "sqlite:////x/ev.db"
 
-    assert server_settings(Wired()).port == 9999
+
+def test_every_user_facing_setting_is_described():
+    from clearsight.settings import DmsSettings, GallerySettings, ServerSettings
+
+    for model in (DmsSettings, GallerySettings, ServerSettings):
+        missing = [n for n, f in model.model_fields.items() if not f.description]
+        assert not missing, f"{model.__name__}: {missing}"

@@ -7,7 +7,7 @@ state, agitation, events). CLI: `clearsight dms --input webcam|FILE`. Thresholds
 
 from .alerts import EVENT_TYPES, AlertEngine
 from .monitor import DriverMonitor, MonitorResult
-from .settings import DmsSettings
+from ...settings import DmsSettings
 from .state import Calibration, DriverState, StateSnapshot
 
 __all__ = ["EVENT_TYPES", "AlertEngine", "Calibration", "DmsSettings", "DriverMonitor", "DriverState", "MonitorResult", "StateSnapshot"]

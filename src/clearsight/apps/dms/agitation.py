@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .settings import DmsSettings
+from ...settings import DmsSettings
 from .signals import FrameSignals
 
 ExpressionFn = Callable[[np.ndarray, Any], float]

@@ -21,7 +21,7 @@ from typing import Any
 
 from ...types import Event
 from .agitation import Agitation
-from .settings import DmsSettings
+from ...settings import DmsSettings
 from .state import StateSnapshot
 
 EVENT_TYPES = ("dms.drowsy", "dms.microsleep", "dms.distracted", "dms.yawn", "dms.absent", "dms.agitated")

@@ -15,17 +15,15 @@ from ...errors import InputError
 from ...types import Event
 from .agitation import Agitation, AgitationMeter, ExpressionFn, optional_expression_model
 from .alerts import AlertEngine
-from .settings import DmsSettings
+from ...settings import DmsSettings
 from .signals import FrameSignals, SignalExtractor
 from .state import Calibration, DriverState, StateSnapshot
 
 
 def _configured_settings() -> DmsSettings:
-    """`Settings().dms` once the lead wires DmsSettings into the platform config, else defaults."""
     from ...config import get_settings
 
-    dms = getattr(get_settings(), "dms", None)
-    return dms if isinstance(dms, DmsSettings) else DmsSettings()
+    return get_settings().dms
 
 
 class FrameError(InputError):

@@ -246,7 +246,7 @@ def expected_alerts(scenario: Scenario, fps: float, settings=None) -> list[Expec
     timestamp reaches start + threshold (cumulative: first frame with > 10 s of
     glances within the window). Agitation has no scripted ground truth.
     """
-    from .settings import DmsSettings
+    from ...settings import DmsSettings
 
     s = settings or DmsSettings()
     times = scenario.times(fps)

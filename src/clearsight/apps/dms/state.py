@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .settings import DmsSettings
+from ...settings import DmsSettings
 from .signals import FrameSignals
 
 

@@ -107,9 +107,7 @@ class CameraHub:
         if state.gallery_available:
             kwargs["gallery"] = _LazyGallery(state)
         self.manager = CameraManager(**kwargs)
-        events = getattr(state.settings, "events", None)
-        url = getattr(events, "database_url", None) or f"sqlite:///{data_dir / 'events.db'}"
-        self.store = EventStore(url, keep_snapshots=getattr(events, "keep_snapshots", True))
+        self.store = EventStore(state.settings.events_database_url(), keep_snapshots=state.settings.events.keep_snapshots)
         self.engine = RuleEngine(self._load_rules())
         self.broadcaster = default_broadcaster()
         self._lock = threading.Lock()

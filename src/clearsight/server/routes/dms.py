@@ -163,7 +163,7 @@ def sessions(request: Request) -> _Sessions:
 
 def _settings_with(overrides: dict[str, Any]) -> Any:
     from ...apps.dms.monitor import _configured_settings
-    from ...apps.dms.settings import DmsSettings
+    from ...settings import DmsSettings
 
     unknown = sorted(set(overrides) - set(DmsSettings.model_fields))
     if unknown:
