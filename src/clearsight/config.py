@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     def gallery_index_dir(self) -> Path:
         return self.gallery.index_dir or self.data_dir / "gallery-index"
 
+    def media_roots(self) -> list[Path]:
+        """Folders whose files API users (admins) may open as camera sources."""
+        roots = self.server.remote.media_roots or [self.data_dir / "media"]
+        return [Path(r).expanduser().resolve() for r in roots]
+
     def template_key_file(self) -> Path:
         return self.gallery.key_file or self.data_dir / "template_keys.json"
 

@@ -442,8 +442,3 @@ def build(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def built_path(name: str) -> Path:
-    """The verified path of a built model, with the command to run when it is missing."""
-    from .registry import resolve
-
-    return resolve(name)

@@ -10,6 +10,7 @@ from .events import EventSettings
 from .face import FaceSettings
 from .gallery import GallerySettings
 from .images import ImageLimits
+from .remote import AllowRule, RemoteAccess
 from .server import RateLimits, ServerSettings
 
-__all__ = ["DmsSettings", "EventSettings", "FaceSettings", "GallerySettings", "ImageLimits", "RateLimits", "ServerSettings"]
+__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FaceSettings", "GallerySettings", "ImageLimits", "RateLimits", "ServerSettings"]

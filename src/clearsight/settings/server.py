@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from .remote import RemoteAccess
+
 
 class RateLimits(BaseModel):
     """Requests per minute per key, by role: a client integrates a product (kiosk, app) and
@@ -32,3 +34,8 @@ class ServerSettings(BaseModel):
         "first request.",
     )
     max_search_faces: int = Field(10, gt=0, description="Most faces returned with crops in one search.")
+    remote: RemoteAccess = Field(
+        default_factory=RemoteAccess,
+        description="The allow-list of what API users may make the service reach: camera sources, webhook and MQTT "
+        "targets, local media.",
+    )
