@@ -27,6 +27,7 @@ def _isolated_data_dir(tmp_path_factory, monkeypatch):
         monkeypatch.setenv("CLEARSIGHT_MODELS_DIR", str(Settings().model_dir))
     data = tmp_path_factory.mktemp("data")
     monkeypatch.setenv("CLEARSIGHT_DATA_DIR", str(data))
+    monkeypatch.setenv("CLEARSIGHT_SECRETS_DIR", str(tmp_path_factory.mktemp("secrets")))
     get_settings.cache_clear()
     yield data
     get_settings.cache_clear()

@@ -25,6 +25,19 @@ def _default_data_dir() -> Path:
     return Path(base) / "clearsight"
 
 
+def _default_secrets_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "clearsight"
+
+
+def _private_dir(path: Path) -> Path:
+    """Create `path` readable by its owner only: biometric data and keys live below it."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
 def _sqlalchemy_url(url: str) -> str:
     """`postgresql://` as users write it, with the driver SQLAlchemy should use."""
     if url.startswith(("postgresql://", "postgres://")):
@@ -41,6 +54,12 @@ class Settings(BaseSettings):
         description="Built (converted) models, apart from user data so a fresh or test data dir reuses the models "
         "the setup built once. None: <data_dir>/models.",
     )
+    secrets_dir: Path = Field(
+        default_factory=_default_secrets_dir,
+        description="Where the template-protection key ring and the audit key live: outside the data dir by default "
+        "(~/.config/clearsight), so a copy of the data dir or its backup alone cannot decrypt templates or forge "
+        "the audit chain. Put it on another volume than the database.",
+    )
     threads: int = Field(
         default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), description="Threads per model inference."
     )
@@ -56,8 +75,10 @@ class Settings(BaseSettings):
         return self.models_dir or self.data_dir / "models"
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return self.data_dir
+        return _private_dir(self.data_dir)
+
+    def ensure_secrets_dir(self) -> Path:
+        return _private_dir(self.secrets_dir)
 
     # -- the one place each default path is resolved ----------------------------
     def gallery_database_url(self) -> str:
@@ -83,7 +104,14 @@ class Settings(BaseSettings):
         return [Path(r).expanduser().resolve() for r in roots]
 
     def template_key_file(self) -> Path:
-        return self.gallery.key_file or self.data_dir / "template_keys.json"
+        """The configured file; else a key ring an existing data dir already holds (layouts from
+        before the secrets dir keep working); else the secrets dir."""
+        if self.gallery.key_file:
+            return self.gallery.key_file
+        legacy = self.data_dir / "template_keys.json"
+        if legacy.exists():
+            return legacy
+        return self.ensure_secrets_dir() / "template_keys.json"
 
 
 @lru_cache(maxsize=1)

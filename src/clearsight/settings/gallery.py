@@ -62,7 +62,8 @@ class GallerySettings(BaseModel):
     milvus_collection: str = Field("clearsight_templates", description="Milvus collection of the templates.")
     key_file: Path | None = Field(
         None,
-        description="Template-protection key ring. None: <data_dir>/template_keys.json (0600). The environment "
+        description="Template-protection key ring. None: <secrets_dir>/template_keys.json (0600), or the one an older "
+        "data dir already holds. The environment "
         "variable CLEARSIGHT_TEMPLATE_KEY overrides it. Put it on another volume than the database.",
     )
     store_images: bool = Field(False, description="Keep an encrypted copy of each enrolment image (erasure deletes it).")

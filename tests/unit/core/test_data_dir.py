@@ -1,0 +1,37 @@
+"""Biometric data at rest: private directories, keys apart from the data they protect."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from clearsight.config import Settings
+
+pytestmark = pytest.mark.unit
+
+
+def _mode(p) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+def test_data_and_secrets_dirs_are_private(tmp_path):
+    s = Settings(data_dir=tmp_path / "data", secrets_dir=tmp_path / "secrets")
+    assert _mode(s.ensure_data_dir()) == 0o700
+    assert _mode(s.ensure_secrets_dir()) == 0o700
+    (tmp_path / "old").mkdir(mode=0o755)
+    assert _mode(Settings(data_dir=tmp_path / "old").ensure_data_dir()) == 0o700  # tightened on open
+
+
+def test_template_keys_live_outside_the_data_dir_by_default(tmp_path):
+    s = Settings(data_dir=tmp_path / "data", secrets_dir=tmp_path / "secrets")
+    key = s.template_key_file()
+    assert key.parent == tmp_path / "secrets"
+    assert tmp_path / "data" not in key.parents
+
+
+def test_an_existing_data_dir_keeps_its_key_ring(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "template_keys.json").write_text("{}")
+    assert Settings(data_dir=data, secrets_dir=tmp_path / "secrets").template_key_file() == data / "template_keys.json"
