@@ -206,4 +206,4 @@ def test_nose_lengthen_stretches_the_nose_and_nothing_above_or_around_it(nose_fa
         sx, sy = cw[y0:y1, x0:x1, 0], cw[y0:y1, x0:x1, 1]
         jac = np.gradient(sx, axis=1) * np.gradient(sy, axis=0) - np.gradient(sx, axis=0) * np.gradient(sy, axis=1)
         # area ratio source/output: > 0 is no fold; bounded both ways is no tear or pinch
-        assert 0.3 < jac.min() and jac.max() < 2.5, (name, float(jac.min()), float(jac.max()))
+        assert 0.5 < jac.min() and jac.max() < 2.0, (name, float(jac.min()), float(jac.max()))

@@ -36,9 +36,9 @@ MAX_NOSE_NARROW = 0.25
 # small, neutral faces too. 168->2 re-measured by the mesh at s = 0.5 / 1.0 (photos
 # downscaled to <= 900 px as in the tests; tests/integration/effects/test_beauty_real.py):
 #                        before (tip-only, MAX 0.12)   after (whole nose, 0.24)
-#   obama.jpg            +1.5% / +2.6%                 +9.5% / +15.6%
-#   deepface img12.jpg   +0.3% / +1.0%                 +5.7% / +9.6%
-#   deepface img14.jpg   +0.7% / +1.0%                 +5.3% / +9.8%
+#   obama.jpg            +1.5% / +2.6%                 +9.5% / +15.5%
+#   deepface img12.jpg   +0.3% / +1.0%                 +5.7% / +9.5%
+#   deepface img14.jpg   +0.7% / +1.0%                 +5.2% / +9.8%
 # Before, only the tip points moved (landmark 2 by 0.7 x 12% of 168->1, ~7% of 168->2
 # under the warp itself) while the pinned nostrils, wings and upper lip held the nose
 # base still: the tip drooped away from the nostrils, and the mesh, which places 2
@@ -171,30 +171,27 @@ def _nose_lengthen_moves(p: np.ndarray, up: np.ndarray, stretch: float) -> dict[
     The whole nose stretches uniformly (each point moves in proportion to its depth
     below 168), so the tip, columella, nostrils and wings move together and the
     nose keeps its shape: moving the tip alone against still nostrils reads as a
-    droop, and the mesh does not see a longer nose in it. The room comes from below:
-    the mouth moves down rigidly by the share of the nose's move that its height
-    between nose and chin leaves it, so the philtrum and the chin region are
-    compressed evenly (both far less than the nose grows) and the chin stays put.
+    droop, and the mesh does not see a longer nose in it. The room comes from below,
+    where the chin and jaw outline stay pinned: the mouth moves down rigidly (it
+    keeps its shape) and the philtrum above it and the chin region below it are
+    squeezed by the same factor, so no one band of skin takes the whole change.
     """
     depth = float(np.dot(p[168] - p[2], up))  # 168 -> 2 along the face axis
     below = max(float(np.dot(p[2] - p[g.CHIN_TIP], up)), 1e-6)  # 2 -> chin
     move = -stretch * depth * up  # what landmark 2 gets
     out = {i: t * move for i, t in _nose_depth(p, up).items()}
 
-    def left(i: int | np.ndarray) -> float:
-        """The share of the move that is left at a point below 2 (1 at 2, 0 at the chin)."""
-        q = p[i] if isinstance(i, int) else i
-        return 1.0 - float(np.clip(np.dot(p[2] - q, up) / below, 0.0, 1.0))
-
-    # Rigid mouth, and the philtrum (2 -> mouth top) and the chin (mouth bottom ->
-    # chin) squeezed by the same factor: the mouth keeps this share of the move.
+    # The philtrum (2 -> lip top, 0) and the chin region (lip bottom, 17 -> chin) keep
+    # the same fraction k of their height: (1 - k) * (above + under) = |move|, and the
+    # mouth, resting on the chin region, moves by (1 - k) * under.
     above = float(np.clip(np.dot(p[2] - p[0], up), 0.0, below))
     under = float(np.clip(np.dot(p[17] - p[g.CHIN_TIP], up), 0.0, below))
     mouth = under / max(above + under, 1e-6) * move
     for i in _MOUTH:
         out[i] = mouth
-    for i in _PHILTRUM:
-        out[i] = left(i) * move
+    for i in _PHILTRUM:  # between 2 and the lip: in proportion to the way down
+        u = float(np.clip(np.dot(p[2] - p[i], up) / max(above, 1e-6), 0.0, 1.0))
+        out[i] = (1.0 - u) * move + u * mouth
     return out
 
 

@@ -26,7 +26,7 @@ LIPS_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 31
 LIPS_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
 RIGHT_IRIS = (468, 469, 470, 471, 472)
 LEFT_IRIS = (473, 474, 475, 476, 477)
-# Nose: the wings (alae) move for narrowing, the tip and columella for lengthening.
+# Nose: the wings (alae) move for narrowing; NOSE (all of it) for lengthening.
 NOSE_RIGHT_WING = (48, 64, 98, 129, 102, 219, 235)
 NOSE_LEFT_WING = (278, 294, 327, 358, 331, 439, 455)
 NOSE_TIP = (1, 4, 2, 19, 94, 44, 274, 45, 275)
