@@ -23,13 +23,25 @@ LEFT_EYE = (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373
 RIGHT_BROW = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
 LEFT_BROW = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)
 LIPS_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
+LIPS_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
 RIGHT_IRIS = (468, 469, 470, 471, 472)
 LEFT_IRIS = (473, 474, 475, 476, 477)
-# Nose: the wings (alae) move for narrowing, the tip and columella for lengthening.
+# Nose: the wings (alae) move for narrowing; NOSE (all of it) for lengthening.
 NOSE_RIGHT_WING = (48, 64, 98, 129, 102, 219, 235)
 NOSE_LEFT_WING = (278, 294, 327, 358, 331, 439, 455)
 NOSE_TIP = (1, 4, 2, 19, 94, 44, 274, 45, 275)
 NOSE_BRIDGE = (6, 168, 197, 195, 5)
+# The whole nose below the brow line (bridge, side walls, tip, columella, nostrils,
+# alae): lengthening stretches all of it along the face axis. Moving only the tip
+# leaves the nostrils and wings behind, which reads as a droop, not a longer nose.
+NOSE = (
+    6, 197, 195, 5, 4, 1, 19, 94, 2,  # midline below 168
+    122, 351, 188, 412, 245, 465, 128, 357, 114, 343, 196, 419, 174, 399, 3, 248, 236, 456,  # side walls
+    217, 437, 198, 420, 131, 360, 134, 363, 51, 281, 209, 429, 49, 279, 45, 275, 220, 440,
+    115, 344, 44, 274, 125, 354, 141, 370, 241, 461, 242, 462,  # tip and columella
+    129, 358, 102, 331, 48, 278, 64, 294, 219, 439, 218, 438, 237, 457, 235, 455, 98, 327,  # alae
+    79, 309, 238, 458, 239, 459, 20, 250, 60, 290, 99, 328, 97, 326, 240, 460, 75, 305, 166, 392,  # nostrils
+)
 # Lower face contour used for slimming (cheekbone level down to the chin), each side.
 JAW_RIGHT = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148)
 JAW_LEFT = (454, 323, 361, 288, 397, 365, 379, 378, 400, 377)

@@ -186,15 +186,6 @@ class Stickers:
     def active(self) -> bool:
         return bool(self.names)
 
-    def placements(self, ctx) -> list[tuple[int, StickerSpec, np.ndarray]]:
-        """(face index, sticker, corners) for every face and sticker, in drawing order."""
-        out = []
-        order = sorted(range(len(ctx.meshes)), key=lambda i: g.eye_span(ctx.meshes[i]))
-        for i in order:
-            for spec in self.specs.values():
-                out.append((i, spec, placement(spec, ctx.meshes[i], ctx.frames[i])))
-        return out
-
     def apply(self, frame: np.ndarray, ctx) -> np.ndarray:
         if not self.active or not ctx.meshes:
             return frame
