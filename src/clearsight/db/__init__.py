@@ -35,11 +35,11 @@ def open_engine(settings: Settings, database: Database) -> Engine:
     return engine
 
 
-def upgrade_data_dir(settings: Settings) -> None:
+def upgrade_data_dir(settings: Settings) -> dict[str, int]:
     """Bring a data dir of any earlier version to today's layout (idempotent; call at every start)."""
     from .legacy import upgrade_data_dir as _upgrade
 
-    _upgrade(settings)
+    return _upgrade(settings)
 
 
 __all__ = [
