@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from .base import DATABASES, BigId, Database, EventsBase, MainBase, as_utc, new_id, utcnow
 from .engine import SqliteSynchronous, make_engine, session_factory
-from .migrate import MIGRATIONS_DIR, SCHEMAS, current_revision, migrate
+from .migrate import MIGRATIONS_DIR, SCHEMAS, current_revision, head, migrate
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -44,6 +44,6 @@ def upgrade_data_dir(settings: Settings) -> dict[str, int]:
 
 __all__ = [
     "DATABASES", "MIGRATIONS_DIR", "SCHEMAS", "BigId", "Database", "EventsBase", "MainBase", "SqliteSynchronous",
-    "as_utc", "current_revision", "database_url", "make_engine", "migrate", "new_id", "open_engine",
+    "as_utc", "current_revision", "database_url", "head", "make_engine", "migrate", "new_id", "open_engine",
     "session_factory", "upgrade_data_dir", "utcnow",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import MetaData, inspect, text
@@ -47,15 +48,30 @@ def _config(conn: Connection, database: Database):  # noqa: ANN202 - alembic.con
     return cfg
 
 
+@cache
+def head(database: Database) -> str:
+    """The newest revision of `database`'s branch."""
+    from alembic.script import ScriptDirectory
+
+    rev = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(f"{SCHEMAS[database].branch}@head")
+    assert rev is not None
+    return rev.revision
+
+
 def migrate(engine: Engine, database: Database = "main") -> None:
     """Bring `database`'s schema to its newest revision (idempotent, safe from many processes)."""
     from alembic import command
+    from alembic.migration import MigrationContext
 
     schema = SCHEMAS[database]
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # two services starting at once must not both create the tables
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        # every store migrates on open: at head, skip loading the scripts
+        ctx = MigrationContext.configure(conn, opts={"version_table": schema.version_table})
+        if ctx.get_current_revision() == head(database):
+            return
         cfg = _config(conn, database)
         if schema.adopt is not None:
             names = set(inspect(conn).get_table_names())
