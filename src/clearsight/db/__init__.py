@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from .base import DATABASES, BigId, Database, EventsBase, MainBase, as_utc, new_id, utcnow
 from .engine import SqliteSynchronous, make_engine, session_factory
-from .migrate import MIGRATIONS_DIR, SCHEMAS, current_revision, head, migrate
+from .migrate import MIGRATIONS_DIR, SCHEMAS, connect, current_revision, head, migrate
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -29,10 +29,8 @@ def database_url(settings: Settings, database: Database) -> str:
 
 
 def open_engine(settings: Settings, database: Database) -> Engine:
-    """An engine on `database`, its schema migrated to the newest revision."""
-    engine = make_engine(database_url(settings, database), sqlite_synchronous=settings.gallery.sqlite_synchronous)
-    migrate(engine, database)
-    return engine
+    """`connect` to `settings`' `database`."""
+    return connect(database_url(settings, database), database, sqlite_synchronous=settings.gallery.sqlite_synchronous)
 
 
 def upgrade_data_dir(settings: Settings) -> dict[str, int]:
@@ -44,6 +42,6 @@ def upgrade_data_dir(settings: Settings) -> dict[str, int]:
 
 __all__ = [
     "DATABASES", "MIGRATIONS_DIR", "SCHEMAS", "BigId", "Database", "EventsBase", "MainBase", "SqliteSynchronous",
-    "as_utc", "current_revision", "database_url", "head", "make_engine", "migrate", "new_id", "open_engine",
+    "as_utc", "connect", "current_revision", "database_url", "head", "make_engine", "migrate", "new_id", "open_engine",
     "session_factory", "upgrade_data_dir", "utcnow",
 ]

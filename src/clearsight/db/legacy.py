@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from .base import utcnow
-from .engine import make_engine, session_factory
-from .migrate import migrate
+from .engine import session_factory
+from .migrate import connect
 from .tables.cameras import CameraRow, RuleRow
 from .tables.keys import ApiKeyRow
 
@@ -125,14 +124,10 @@ def import_rules(session: Session, data_dir: Path) -> tuple[int, list[Path]]:
 def upgrade_data_dir(settings: Settings) -> dict[str, int]:
     """Migrate both databases and import the old files; returns how many rows each import added."""
     data_dir = Path(settings.data_dir)
-    engines: list[Engine] = []
+    sync = settings.gallery.sqlite_synchronous
+    connect(settings.events_database_url(), "events", sqlite_synchronous=sync).dispose()
+    main = connect(settings.gallery_database_url(), "main", sqlite_synchronous=sync)
     try:
-        events = make_engine(settings.events_database_url(), sqlite_synchronous=settings.gallery.sqlite_synchronous)
-        engines.append(events)
-        migrate(events, "events")
-        main = make_engine(settings.gallery_database_url(), sqlite_synchronous=settings.gallery.sqlite_synchronous)
-        engines.append(main)
-        migrate(main, "main")
         with session_factory(main).begin() as s:
             keys = import_keys(s, data_dir)
             cameras, camera_files = import_cameras(s, data_dir)
@@ -143,8 +138,7 @@ def upgrade_data_dir(settings: Settings) -> dict[str, int]:
         for f in (*camera_files, *rule_files):
             _retire(f)
     finally:
-        for e in engines:
-            e.dispose()
+        main.dispose()
     counts = {"keys": keys, "cameras": cameras, "rules": rules}
     if any(counts.values()):
         log.info("imported from the old data dir layout: %s", counts)

@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from . import tables  # noqa: F401 - fills both metadata objects
 from .base import Database, EventsBase, MainBase
+from .engine import SqliteSynchronous, make_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 726354  # pg_advisory_xact_lock key: one migrating process at a time
@@ -38,7 +43,7 @@ SCHEMAS: dict[Database, Schema] = {
 }
 
 
-def _config(conn: Connection, database: Database):  # noqa: ANN202 - alembic.config.Config, imported lazily
+def _config(conn: Connection, database: Database) -> Config:
     from alembic.config import Config
 
     cfg = Config()
@@ -87,3 +92,16 @@ def current_revision(engine: Engine, database: Database = "main") -> str | None:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"version_table": SCHEMAS[database].version_table})
         return ctx.get_current_revision()
+
+
+def connect(url: str, database: Database, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> Engine:
+    """An engine on `url`, holding `database`, its schema migrated to the newest revision.
+
+    Every store opens through here, so no table is ever used before its migration ran."""
+    engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
+    try:
+        migrate(engine, database)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine

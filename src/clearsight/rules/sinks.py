@@ -56,7 +56,7 @@ class EventStore:
     name = "store"
 
     def __init__(self, url: str | None = None, *, keep_snapshots: bool = True) -> None:
-        from ..db import make_engine, migrate
+        from ..db import connect
         from ..db.tables.events import events_table
 
         if url is None:
@@ -65,8 +65,7 @@ class EventStore:
             url = get_settings().events_database_url()
         self.url = url
         self.keep_snapshots = keep_snapshots
-        self._engine = make_engine(self.url)
-        migrate(self._engine, "events")
+        self._engine = connect(self.url, "events")
         self.table = events_table
 
     def emit(self, event: Event) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
-from ..db import SqliteSynchronous, make_engine, migrate, session_factory
+from ..db import SqliteSynchronous, connect, session_factory
 from ..db.tables.cameras import RuleRow
 
 if TYPE_CHECKING:
@@ -20,8 +20,7 @@ if TYPE_CHECKING:
 class RuleStore:
     def __init__(self, url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> None:
         self.url = url
-        self._engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
-        migrate(self._engine, "main")
+        self._engine = connect(url, "main", sqlite_synchronous=sqlite_synchronous)
         self._Session = session_factory(self._engine)
 
     @classmethod

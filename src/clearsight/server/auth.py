@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from ..db import SqliteSynchronous, make_engine, migrate, session_factory
+from ..db import SqliteSynchronous, connect, session_factory
 from ..db.tables.keys import ApiKeyRow
 from ..errors import InputError
 from .errors import ApiError
@@ -132,8 +132,7 @@ class KeyStore:
 
     def __init__(self, url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> None:
         self.url = url
-        self._engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
-        migrate(self._engine, "main")
+        self._engine = connect(url, "main", sqlite_synchronous=sqlite_synchronous)
         self._Session = session_factory(self._engine)
         self._last_touch: dict[str, float] = {}
 
