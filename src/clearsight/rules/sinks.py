@@ -18,9 +18,12 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
 
 from ..errors import ClearsightError, InputError
 from ..types import Event
@@ -45,14 +48,16 @@ class Sink(Protocol):
 class EventStore:
     """Events in SQL (SQLite by default, any SQLAlchemy URL): the timeline the console shows.
 
-    One table of our own (`cs_events`) so it can live in the gallery's database.
+    The `cs_events` table belongs to the events database of `clearsight.db`
+    (its own SQLite file by default, high volume; on PostgreSQL it may share the
+    gallery's database), migrated on open like every other table.
     """
 
     name = "store"
 
     def __init__(self, url: str | None = None, *, keep_snapshots: bool = True) -> None:
-        from sqlalchemy import (BigInteger, Column, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text,
-                                create_engine, event)
+        from ..db import connect
+        from ..db.tables.events import events_table
 
         if url is None:
             from ..config import get_settings
@@ -60,29 +65,8 @@ class EventStore:
             url = get_settings().events_database_url()
         self.url = url
         self.keep_snapshots = keep_snapshots
-        self._engine = create_engine(self.url, future=True)
-        if self.url.startswith("sqlite"):
-            @event.listens_for(self._engine, "connect")
-            def _wal(dbapi_conn, _rec):  # noqa: ANN001 - SQLAlchemy hook
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA busy_timeout=5000")
-                cur.close()
-        md = MetaData()
-        self.table = Table(
-            "cs_events", md,
-            Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-            Column("type", String(64), nullable=False),
-            Column("camera", String(200), nullable=False),
-            Column("time", Float, nullable=False),
-            Column("track_ids", Text, nullable=False),
-            Column("data", Text, nullable=False),
-            Column("snapshot", LargeBinary, nullable=True),
-            Index("ix_cs_events_camera_time", "camera", "time"),
-            Index("ix_cs_events_type_time", "type", "time"),
-        )
-        md.create_all(self._engine)
-        self._lock = threading.Lock()
+        self._engine = connect(self.url, "events")
+        self.table = events_table
 
     def emit(self, event: Event) -> None:
         row = {
@@ -90,8 +74,21 @@ class EventStore:
             "track_ids": json.dumps(list(event.track_ids)), "data": json.dumps(event.data, default=str),
             "snapshot": event.snapshot_jpeg if self.keep_snapshots else None,
         }
-        with self._lock, self._engine.begin() as conn:
+        with self._engine.begin() as conn:
             conn.execute(self.table.insert(), row)
+
+    def _filtered(self, query: Select, *, camera: str | None, type: str | None, since: float | None,
+                  until: float | None) -> Select:
+        t = self.table
+        if camera is not None:
+            query = query.where(t.c.camera == camera)
+        if type is not None:
+            query = query.where(t.c.type.like(type.replace("*", "%")))
+        if since is not None:
+            query = query.where(t.c.time >= since)
+        if until is not None:
+            query = query.where(t.c.time < until)
+        return query
 
     def query(
         self, *, camera: str | None = None, type: str | None = None, since: float | None = None,
@@ -103,14 +100,7 @@ class EventStore:
             raise InputError("limit must be 1..10000 and offset >= 0")
         t = self.table
         q = select(t.c.id, t.c.type, t.c.camera, t.c.time, t.c.track_ids, t.c.data, (t.c.snapshot.is_not(None)).label("snap"))
-        if camera is not None:
-            q = q.where(t.c.camera == camera)
-        if type is not None:
-            q = q.where(t.c.type.like(type.replace("*", "%")))
-        if since is not None:
-            q = q.where(t.c.time >= since)
-        if until is not None:
-            q = q.where(t.c.time < until)
+        q = self._filtered(q, camera=camera, type=type, since=since, until=until)
         q = q.order_by(t.c.time.desc() if newest_first else t.c.time.asc(), t.c.id).offset(offset).limit(limit)
         with self._engine.connect() as conn:
             rows = conn.execute(q).all()
@@ -126,8 +116,17 @@ class EventStore:
         with self._engine.connect() as conn:
             return conn.execute(select(self.table.c.snapshot).where(self.table.c.id == event_id)).scalar()
 
-    def count(self, **filters: Any) -> int:
-        return len(self.query(limit=10_000, **filters))
+    def count(
+        self, *, camera: str | None = None, type: str | None = None, since: float | None = None,
+        until: float | None = None,
+    ) -> int:
+        """How many events match (all of them: counted in SQL, not by paging)."""
+        from sqlalchemy import func, select
+
+        q = self._filtered(select(func.count()).select_from(self.table), camera=camera, type=type, since=since,
+                           until=until)
+        with self._engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
 
     def close(self) -> None:
         self._engine.dispose()

@@ -14,16 +14,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from sqlalchemy import select, update
+
+from ..db import SqliteSynchronous, connect, session_factory
+from ..db.tables.keys import ApiKeyRow
 from ..errors import InputError
 from .errors import ApiError
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 class Role(str, Enum):
@@ -121,41 +128,29 @@ def parse_role(value: str) -> Role:
 
 
 class KeyStore:
-    """API keys in a small SQLite file beside the gallery (`<data_dir>/server/keys.sqlite`)."""
+    """API keys in the main database (`api_keys`, beside the gallery), on any SQLAlchemy URL."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        with self._lock:
-            self._db.execute(
-                """CREATE TABLE IF NOT EXISTS api_keys (
-                    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
-                    secret_sha256 TEXT NOT NULL, created_at TEXT NOT NULL,
-                    revoked_at TEXT, last_used_at TEXT, rate_limit INTEGER)"""
-            )
+    def __init__(self, url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> None:
+        self.url = url
+        self._engine = connect(url, "main", sqlite_synchronous=sqlite_synchronous)
+        self._Session = session_factory(self._engine)
         self._last_touch: dict[str, float] = {}
 
     @classmethod
-    def for_data_dir(cls, data_dir: Path) -> KeyStore:
-        return cls(Path(data_dir) / "server" / "keys.sqlite")
+    def open(cls, settings: Settings) -> KeyStore:
+        """The key store of `settings`' main database (what the service and `clearsight keys` share)."""
+        return cls(settings.gallery_database_url(), sqlite_synchronous=settings.gallery.sqlite_synchronous)
 
-    @property
-    def _db(self) -> sqlite3.Connection:
-        """The connection, (re)opened on demand: an app restarted in-process (ASGI
-        lifespan cycles in tests) keeps working after `close()`. Call under `_lock`."""
-        if self._conn is None:
-            self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA busy_timeout=5000")
-        return self._conn
+    @classmethod
+    def for_data_dir(cls, data_dir: Path) -> KeyStore:
+        """Kept for callers written before `open(settings)`: the key store of that data dir."""
+        from ..config import get_settings
+
+        return cls.open(get_settings().model_copy(update={"data_dir": Path(data_dir)}))
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        """Release the connections; the store reconnects on next use (an app restarted in-process)."""
+        self._engine.dispose()
 
     def create(self, role: Role | str, name: str = "", rate_limit: int | None = None) -> tuple[ApiKey, str]:
         """A new key and its plain text (shown once, never stored)."""
@@ -164,52 +159,42 @@ class KeyStore:
             raise InputError("rate limit must be a positive number of requests per minute")
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
-        row = ApiKey(id=key_id, name=name or f"{role.value} key", role=role, created_at=_now(), rate_limit=rate_limit)
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO api_keys (id, name, role, secret_sha256, created_at, rate_limit) VALUES (?,?,?,?,?,?)",
-                (row.id, row.name, row.role.value, _hash(secret), row.created_at, rate_limit),
-            )
-        return row, f"{KEY_PREFIX}{key_id}_{secret}"
+        key = ApiKey(id=key_id, name=name or f"{role.value} key", role=role, created_at=_now(), rate_limit=rate_limit)
+        with self._Session.begin() as s:
+            s.add(ApiKeyRow(id=key.id, name=key.name, role=key.role.value, secret_sha256=_hash(secret),
+                            created_at=key.created_at, rate_limit=rate_limit))
+        return key, f"{KEY_PREFIX}{key_id}_{secret}"
 
-    def _row(self, r: tuple) -> ApiKey:
-        return ApiKey(
-            id=r[0], name=r[1], role=Role(r[2]), created_at=r[3], revoked_at=r[4], last_used_at=r[5], rate_limit=r[6]
-        )
-
-    _COLS = "id, name, role, created_at, revoked_at, last_used_at, rate_limit"
+    @staticmethod
+    def _key(r: ApiKeyRow) -> ApiKey:
+        return ApiKey(id=r.id, name=r.name, role=Role(r.role), created_at=r.created_at, revoked_at=r.revoked_at,
+                      last_used_at=r.last_used_at, rate_limit=r.rate_limit)
 
     def list(self, include_revoked: bool = True) -> list[ApiKey]:
-        q = f"SELECT {self._COLS} FROM api_keys"
+        q = select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id)
         if not include_revoked:
-            q += " WHERE revoked_at IS NULL"
-        with self._lock:
-            rows = self._db.execute(q + " ORDER BY created_at, id").fetchall()
-        return [self._row(r) for r in rows]
+            q = q.where(ApiKeyRow.revoked_at.is_(None))
+        with self._Session() as s:
+            return [self._key(r) for r in s.scalars(q)]
 
     def get(self, key_id: str) -> ApiKey | None:
-        with self._lock:
-            r = self._db.execute(f"SELECT {self._COLS} FROM api_keys WHERE id = ?", (key_id,)).fetchone()
-        return self._row(r) if r else None
+        with self._Session() as s:
+            r = s.get(ApiKeyRow, key_id)
+            return self._key(r) if r is not None else None
 
     def revoke(self, key_id: str) -> ApiKey:
-        with self._lock:
-            cur = self._db.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (_now(), key_id)
-            )
-        key = self.get(key_id)
-        if key is None:
-            raise KeyNotFoundError(f"no API key with id {key_id!r}")
-        if cur.rowcount == 0 and key.revoked_at is None:  # pragma: no cover - race only
-            raise KeyNotFoundError(f"no API key with id {key_id!r}")
-        return key
+        with self._Session.begin() as s:
+            r = s.get(ApiKeyRow, key_id)
+            if r is None:
+                raise KeyNotFoundError(f"no API key with id {key_id!r}")
+            if r.revoked_at is None:
+                r.revoked_at = _now()
+            return self._key(r)
 
     def has_active_admin(self) -> bool:
-        with self._lock:
-            r = self._db.execute(
-                "SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1"
-            ).fetchone()
-        return r is not None
+        q = select(ApiKeyRow.id).where(ApiKeyRow.role == Role.ADMIN.value, ApiKeyRow.revoked_at.is_(None)).limit(1)
+        with self._Session() as s:
+            return s.scalar(q) is not None
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The active key this token proves, or None. Constant-time secret check."""
@@ -218,13 +203,11 @@ class KeyStore:
         key_id, sep, secret = token[len(KEY_PREFIX) :].partition("_")
         if not sep or not key_id or not secret or len(token) > 200:
             return None
-        with self._lock:
-            r = self._db.execute(
-                f"SELECT {self._COLS}, secret_sha256 FROM api_keys WHERE id = ?", (key_id,)
-            ).fetchone()
-        if r is None or not hmac.compare_digest(r[7], _hash(secret)):
-            return None
-        key = self._row(r[:7])
+        with self._Session() as s:
+            r = s.get(ApiKeyRow, key_id)
+            if r is None or not hmac.compare_digest(r.secret_sha256, _hash(secret)):
+                return None
+            key = self._key(r)
         if key.revoked_at is not None:
             return None
         self._touch(key.id)
@@ -236,8 +219,8 @@ class KeyStore:
         if now - self._last_touch.get(key_id, -1e9) < 60:
             return
         self._last_touch[key_id] = now
-        with self._lock:
-            self._db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (_now(), key_id))
+        with self._Session.begin() as s:
+            s.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(last_used_at=_now()))
 
 
 class KeyNotFoundError(InputError):

@@ -31,7 +31,7 @@ def ensure_admin_key(settings) -> str | None:
     """On a fresh data dir, create the first admin key and return it (else None)."""
     from .auth import KeyStore, Role
 
-    store = KeyStore.for_data_dir(settings.ensure_data_dir())
+    store = KeyStore.open(settings)
     try:
         if store.has_active_admin():
             return None
@@ -100,7 +100,7 @@ def register(app: typer.Typer) -> None:
         from .auth import KeyStore
 
         settings = _settings(data_dir)
-        store = KeyStore.for_data_dir(settings.ensure_data_dir())
+        store = KeyStore.open(settings)
         try:
             row, plain = store.create(role, name, rate_limit)
         except ClearsightError as exc:
@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
         from .auth import KeyStore
 
         settings = _settings(data_dir)
-        store = KeyStore.for_data_dir(settings.ensure_data_dir())
+        store = KeyStore.open(settings)
         try:
             rows = store.list()
         finally:
@@ -145,7 +145,7 @@ def register(app: typer.Typer) -> None:
         from .auth import KeyStore
 
         settings = _settings(data_dir)
-        store = KeyStore.for_data_dir(settings.ensure_data_dir())
+        store = KeyStore.open(settings)
         try:
             row = store.revoke(key_id)
         except ClearsightError as exc:

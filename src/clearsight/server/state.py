@@ -30,7 +30,7 @@ class ServiceState:
         self.server = server
         self.started = time.time()
         settings.ensure_data_dir()
-        self.keys = KeyStore.for_data_dir(settings.data_dir)
+        self.keys = KeyStore.open(settings)
         self.limiter = RateLimiter()
         self._pipeline: Any = None
         self._gallery: Any = None

@@ -9,8 +9,12 @@ from clearsight.server.errors import ApiError
 pytestmark = pytest.mark.unit
 
 
+def _url(path) -> str:
+    return f"sqlite:///{path}"
+
+
 def test_keys_are_stored_hashed_and_authenticate(tmp_path):
-    store = KeyStore(tmp_path / "keys.sqlite")
+    store = KeyStore(_url(tmp_path / "keys.sqlite"))
     row, plain = store.create("operator", "kiosk")
     assert plain.startswith("cs_") and row.role is Role.OPERATOR
     secret = plain.split("_", 2)[2]
@@ -20,7 +24,7 @@ def test_keys_are_stored_hashed_and_authenticate(tmp_path):
     wal = tmp_path / "keys.sqlite-wal"
     raw += wal.read_bytes() if wal.exists() else b""
     assert secret.encode() not in raw
-    store = KeyStore(tmp_path / "keys.sqlite")
+    store = KeyStore(_url(tmp_path / "keys.sqlite"))
     assert store.authenticate(plain).id == row.id
     assert store.authenticate(plain[:-1] + ("A" if plain[-1] != "A" else "B")) is None
     assert store.authenticate("cs_" + row.id) is None
@@ -31,7 +35,7 @@ def test_keys_are_stored_hashed_and_authenticate(tmp_path):
 
 
 def test_revoked_key_stops_working(tmp_path):
-    store = KeyStore(tmp_path / "k.sqlite")
+    store = KeyStore(_url(tmp_path / "k.sqlite"))
     row, plain = store.create(Role.CLIENT)
     assert store.authenticate(plain) is not None
     revoked = store.revoke(row.id)
@@ -43,7 +47,7 @@ def test_revoked_key_stops_working(tmp_path):
 
 
 def test_unknown_role_and_bad_rate_limit_are_input_errors(tmp_path):
-    store = KeyStore(tmp_path / "k.sqlite")
+    store = KeyStore(_url(tmp_path / "k.sqlite"))
     with pytest.raises(InputError, match="unknown role"):
         store.create("root")
     with pytest.raises(InputError):

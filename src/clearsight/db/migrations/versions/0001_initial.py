@@ -1,4 +1,4 @@
-"""initial gallery schema
+"""initial gallery schema (main database; branch `main` starts here)
 
 Revision ID: 0001
 Revises:
@@ -10,7 +10,7 @@ from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
+branch_labels = ("main",)
 depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

@@ -1,0 +1,11 @@
+"""Every table, by area; importing this package fills both metadata objects."""
+
+from .cameras import CameraRow, RuleRow
+from .events import EventRow, events_table
+from .gallery import AuditHeadRow, AuditRow, ConsentRow, GroupMemberRow, GroupRow, IdentityRow, TemplateRow
+from .keys import ApiKeyRow
+
+__all__ = [
+    "ApiKeyRow", "AuditHeadRow", "AuditRow", "CameraRow", "ConsentRow", "EventRow", "GroupMemberRow", "GroupRow",
+    "IdentityRow", "RuleRow", "TemplateRow", "events_table",
+]

@@ -1,1 +1,0 @@
-"""Alembic migrations of the gallery store (run by clearsight.gallery.store.migrate)."""
