@@ -150,9 +150,8 @@ def test_roles_and_ownership(service, fast_keys, bank, assert_problem):
 
 
 def test_sessions_are_bounded_per_key(service, fast_keys, assert_problem):
-    from clearsight.server.routes.dms import MAX_SESSIONS_PER_KEY
-
     client, _ = service
+    MAX_SESSIONS_PER_KEY = client.app.state.clearsight.dms_sessions.max_per_owner
     h = fast_keys[1]
     ids = [_new_session(client, h) for _ in range(MAX_SESSIONS_PER_KEY)]
     assert_problem(client.post("/v1/dms/sessions", headers=h), 409, "dms_session_limit")
@@ -164,12 +163,10 @@ def test_sessions_are_bounded_per_key(service, fast_keys, assert_problem):
 
 
 def test_idle_sessions_expire(service, fast_keys, monkeypatch, assert_problem):
-    from clearsight.server.routes import dms
-
     client, _ = service
     h = fast_keys[0]
     sid = _new_session(client, h)
-    monkeypatch.setattr(dms, "SESSION_IDLE_S", -1.0)  # everything is now idle
+    monkeypatch.setattr(client.app.state.clearsight.dms_sessions, "idle_s", -1.0)  # everything is now idle
     assert_problem(client.get(f"/v1/dms/sessions/{sid}", headers=h), 404, "dms_session_not_found")
 
 
