@@ -18,21 +18,18 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
 from ..config import Settings
-from ..apps.dms.live import DmsSessionLimit, DmsSessionNotFound
 from ..errors import ClearsightError, ModelError
-from ..rules.sinks import EventStore, SSEBroadcaster
-from ..rules.store import RuleStore
+from ..rules.sinks import SSEBroadcaster
 from ..settings import ServerSettings
-from ..stream.hub import CameraHub
-from ..stream.store import CameraStore
 from .auth import KeyStore, RateLimiter, StreamTickets
 from .sessions import SessionPool
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where first used: the service starts before models, video or cameras load
     from ..apps.dms.live import LiveSession
     from ..apps.effects.pipeline import Effects
     from ..face.pipeline import FacePipeline
     from ..gallery import Gallery
+    from ..stream.hub import CameraHub
 
 log = logging.getLogger("clearsight.server")
 
@@ -61,6 +58,8 @@ class EffectsSession:
 
 class ServiceState:
     def __init__(self, settings: Settings, server: ServerSettings) -> None:
+        from ..apps.dms.live import DmsSessionLimit, DmsSessionNotFound
+
         self.settings = settings
         self.server = server
         self.started = time.time()
@@ -139,6 +138,11 @@ class ServiceState:
         restores the saved cameras)."""
         with self._init_lock:
             if self._cameras is None:
+                from ..rules.sinks import EventStore
+                from ..rules.store import RuleStore
+                from ..stream.hub import CameraHub
+                from ..stream.store import CameraStore
+
                 data_dir = self.settings.data_dir
                 self._cameras = CameraHub(
                     cameras=CameraStore(data_dir / "cameras"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,34 +176,26 @@ _WAIT = object()  # nothing new yet
 class MjpegFeed:
     """One viewer of a camera's annotated output as multipart JPEG parts: a part only
     when a new frame exists, at most `fps` a second; the feed ends when the camera
-    stopped after its last frame was sent, after `max_frames` parts, or as soon as
-    `allowed()` (asked every `recheck_s`) says the viewer may no longer watch.
+    stopped after its last frame was sent, or after `max_frames` parts. (Who may keep
+    watching is the front end's business: the service wraps the feed in its key check.)
 
     The one MJPEG implementation of the platform: threads iterate it (`for part in
     feed`), the service's event loop too (`async for part in feed`); only the
     waiting differs, every decision is `_step`'s.
     """
 
-    def __init__(self, pipeline: CameraPipeline, *, fps: float = 10.0, quality: int = 75, max_frames: int | None = None,
-                 allowed: Callable[[], bool] | None = None, recheck_s: float = 2.0) -> None:
+    def __init__(self, pipeline: CameraPipeline, *, fps: float = 10.0, quality: int = 75, max_frames: int | None = None) -> None:
         self.pipeline = pipeline
         self.period = 1.0 / fps
         self.quality = quality
         self.max_frames = max_frames
-        self.allowed = allowed
-        self.recheck_s = recheck_s
         self.sent = 0
         self._last_time = 0.0
-        self._checked = time.monotonic()
 
     def _step(self) -> bytes | object | None:
         """A part, `_WAIT`, or None when the feed is over."""
         if self.max_frames is not None and self.sent >= self.max_frames:
             return None
-        if self.allowed is not None and time.monotonic() - self._checked >= self.recheck_s:
-            self._checked = time.monotonic()
-            if not self.allowed():
-                return None
         frame, t = self.pipeline.latest, self.pipeline.latest_time
         if frame is not None and t != self._last_time:
             self._last_time = t

@@ -207,3 +207,28 @@ def test_roles_and_tickets(live_service):
         assert resp.status_code == 200
         assert next(resp.iter_lines()) == ": connected"
     assert c.delete("/v1/cameras/r", headers=keys["operator"]).status_code == 204
+
+
+def test_revoking_a_key_closes_its_live_view(live_service):
+    c, keys, _, _ = live_service
+    clip = str(data_path(*CLIP))
+    cam = {"name": "looping", "source": clip, "source_options": {"realtime": True, "loop": True}, "detect": {"every_n": 3}}
+    assert c.post("/v1/cameras", json=cam, params={"start": "true"}, headers=keys["admin"]).status_code == 201
+    r = c.post("/v1/keys", json={"role": "operator", "name": "viewer"}, headers=keys["admin"])
+    viewer_id, viewer = r.json()["id"], {"Authorization": f"Bearer {r.json()['key']}"}
+    ticket = c.post("/v1/stream-tickets", headers=viewer).json()["ticket"]
+    try:
+        for url, headers in ((f"/v1/cameras/looping/live.mjpeg?ticket={ticket}", {}), ("/v1/cameras/looping/live.mjpeg", viewer)):
+            with c.stream("GET", url, headers=headers) as resp:
+                assert resp.status_code == 200
+                chunks = resp.iter_bytes()
+                assert b"--frame" in next(chunks)
+                if not headers:
+                    continue  # the ticket's key stays valid for the next round
+                assert c.delete(f"/v1/keys/{viewer_id}", headers=keys["admin"]).status_code == 200
+                deadline = time.monotonic() + 30
+                for _ in chunks:  # a looping camera never ends its stream by itself
+                    assert time.monotonic() < deadline, "the live view stayed open after its key was revoked"
+        _problem(c.get("/v1/cameras/looping/live.mjpeg", headers=viewer), 401, "unauthorized")
+    finally:
+        assert c.delete("/v1/cameras/looping", headers=keys["admin"]).status_code == 204
