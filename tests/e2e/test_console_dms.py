@@ -66,9 +66,9 @@ def test_dms_page_with_a_fake_camera(live_server, tmp_path):
         assert page.locator("#dms-key").is_hidden()  # the console's sign-in carried over
 
         page.get_by_role("button", name="Start camera").click()
-        page.wait_for_function("Number(document.getElementById('dms-stats').dataset.frames) >= 5", timeout=60_000)
+        page.wait_for_function("() => Number(document.getElementById('dms-stats').dataset.frames) >= 5", timeout=60_000)
         assert page.locator("#st-face").inner_text() == "present"
-        page.wait_for_function("document.getElementById('dms-state').dataset.calibrated === 'true'", timeout=60_000)
+        page.wait_for_function("() => document.getElementById('dms-state').dataset.calibrated === 'true'", timeout=60_000)
         page.wait_for_selector("#dms-alerts li[data-type='dms.microsleep']", timeout=60_000)
         alert = page.locator("#dms-alerts li[data-type='dms.microsleep']").first.inner_text()
         frames = int(page.locator("#dms-stats").get_attribute("data-frames"))

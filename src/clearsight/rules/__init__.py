@@ -2,11 +2,10 @@
 
 from .engine import Rule, RuleEngine, RuleError, load_rules, parse_rules
 from .events import EVENT_TYPES, event_from_dict, event_json, event_to_dict, make_event
-from .sinks import (EventRouter, EventStore, JsonlSink, MemorySink, MqttSink, SinkConfig, SSEBroadcaster, WebhookSink,
-                    default_broadcaster)
+from .sinks import EventRouter, EventStore, JsonlSink, MemorySink, MqttSink, SinkConfig, SSEBroadcaster, WebhookSink
 
 __all__ = [
     "EVENT_TYPES", "EventRouter", "EventStore", "JsonlSink", "MemorySink", "MqttSink", "Rule", "RuleEngine", "RuleError",
-    "SSEBroadcaster", "SinkConfig", "WebhookSink", "default_broadcaster", "event_from_dict", "event_json",
+    "SSEBroadcaster", "SinkConfig", "WebhookSink", "event_from_dict", "event_json",
     "event_to_dict", "load_rules", "make_event", "parse_rules",
 ]

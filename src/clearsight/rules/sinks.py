@@ -440,19 +440,6 @@ class SSEBroadcaster:
         pass
 
 
-_broadcaster: SSEBroadcaster | None = None
-_broadcaster_lock = threading.Lock()
-
-
-def default_broadcaster() -> SSEBroadcaster:
-    """The process-wide broadcaster the service mounts and `type: sse` sinks feed."""
-    global _broadcaster
-    with _broadcaster_lock:
-        if _broadcaster is None:
-            _broadcaster = SSEBroadcaster()
-        return _broadcaster
-
-
 # --------------------------------------------------------------------------- config + router
 class SinkConfig(BaseModel):
     """One sink in a camera file: `{type: webhook, url: ..., name: ops-webhook}`."""
@@ -485,7 +472,9 @@ class SinkConfig(BaseModel):
             return self.events
         return "all" if self.type in ("store", "jsonl", "sse") else "none"
 
-    def build(self) -> Sink:
+    def build(self, broadcaster: SSEBroadcaster | None = None) -> Sink:
+        """The sink; `type: sse` publishes to `broadcaster`, the one the service mounts
+        (without a service nobody listens, so a private one is harmless)."""
         if self.type == "store":
             return EventStore(self.url, keep_snapshots=self.snapshot if self.snapshot is not None else True)
         if self.type == "jsonl":
@@ -502,7 +491,7 @@ class SinkConfig(BaseModel):
             return MqttSink(self.host, self.port, topic=self.topic, username=self.username, password=self.password,
                             snapshot=bool(self.snapshot), retries=self.retries, backoff_s=self.backoff_s,
                             name=self.sink_name)
-        return default_broadcaster()
+        return broadcaster if broadcaster is not None else SSEBroadcaster()
 
 
 class EventRouter:
@@ -523,10 +512,11 @@ class EventRouter:
         self.sinks[name] = (sink, events)
 
     @classmethod
-    def from_config(cls, rules: Sequence[Rule], sinks: Sequence[SinkConfig]) -> EventRouter:
+    def from_config(cls, rules: Sequence[Rule], sinks: Sequence[SinkConfig],
+                    broadcaster: SSEBroadcaster | None = None) -> EventRouter:
         router = cls(rules)
         for sc in sinks:
-            router.add_sink(sc.build(), sc.default_events(), sc.sink_name)
+            router.add_sink(sc.build(broadcaster), sc.default_events(), sc.sink_name)
         names = set(router.sinks)
         for r in rules:
             unknown = [a for a in (r.actions or []) if a not in names]
@@ -565,5 +555,5 @@ class EventRouter:
 
 __all__ = [
     "CallbackSink", "EventRouter", "EventStore", "JsonlSink", "MemorySink", "MqttSink",
-    "SSEBroadcaster", "Sink", "SinkConfig", "SinkError", "Subscription", "WebhookSink", "default_broadcaster",
+    "SSEBroadcaster", "Sink", "SinkConfig", "SinkError", "Subscription", "WebhookSink",
 ]

@@ -6,7 +6,10 @@ server (`uvicorn --factory clearsight.server.app:create_app`) get the same app.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import AsyncIterator
@@ -16,10 +19,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..config import Settings, get_settings
 from . import console
+from .auth import redact_tickets_in_access_log
 from .errors import install_error_handlers
 from .limits import BodyLimitMiddleware
 from .metrics import Metrics, MetricsMiddleware, metrics_endpoint
@@ -53,8 +58,11 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if server.warmup:
             state.start_warmup()
-        yield
-        state.close()
+        await run_in_threadpool(state.start_cameras)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(state.close)
 
     app = FastAPI(
         title="Clearsight",
@@ -64,7 +72,8 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
         docs_url=None,
         redoc_url=None,
     )
-    app.state.clearsight = state
+    app.state.clearsight = state  # the one app-scoped object; routes get it with Depends(get_state)
+    redact_tickets_in_access_log()
     install_error_handlers(app)
     for router in discover():
         app.include_router(router)
@@ -86,6 +95,22 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
     return app
 
 
+def _with_csp(page: HTMLResponse) -> HTMLResponse:
+    """The docs pages boot with one inline script: allow exactly that script (by hash),
+    nothing else inline, nothing from another origin."""
+    body = bytes(page.body)
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode()}'"
+        for m in re.finditer(rb"<script>(.*?)</script>", body, re.S)
+    )
+    csp = (
+        f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'"
+    )
+    return HTMLResponse(body, headers={"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
+                                       "Referrer-Policy": "no-referrer"})
+
+
 def _docs(app: FastAPI) -> None:
     """Swagger UI and ReDoc from files shipped in a Python package: no CDN, works offline."""
     try:
@@ -97,20 +122,20 @@ def _docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(
+        return _with_csp(get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title="Clearsight API",
             swagger_js_url="/_docs/swagger-ui-bundle.js",
             swagger_css_url="/_docs/swagger-ui.css",
             swagger_favicon_url="/_docs/favicon.png",
-        )
+        ))
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(
+        return _with_csp(get_redoc_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title="Clearsight API",
             redoc_js_url="/_docs/redoc.standalone.js",
             redoc_favicon_url="/_docs/favicon.png",
             with_google_fonts=False,
-        )
+        ))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 import threading
 import time
@@ -229,38 +231,118 @@ class KeyNotFoundError(InputError):
 
 
 class RateLimiter:
-    """A token bucket per key: `limit` requests per minute, bursts up to `limit`."""
+    """A token bucket per name (a key id, a client address): `limit` a minute, bursts up to `limit`."""
 
-    def __init__(self) -> None:
+    MAX_BUCKETS = 10_000  # past this, buckets that have refilled are forgotten
+
+    def __init__(self, what: str = "requests") -> None:
+        self.what = what
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def check(self, key_id: str, per_minute: int) -> None:
-        rate = per_minute / 60.0
+    def _tokens(self, name: str, per_minute: int, now: float) -> float:
+        tokens, last = self._buckets.get(name, (float(per_minute), now))
+        return min(float(per_minute), tokens + (now - last) * per_minute / 60.0)
+
+    def _refuse(self, tokens: float, per_minute: int) -> ApiError:
+        wait = max(1, int((1.0 - tokens) / (per_minute / 60.0) + 0.999))
+        return ApiError(
+            429,
+            "rate_limited",
+            f"rate limit of {per_minute} {self.what} per minute exceeded; retry in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+
+    def check(self, name: str, per_minute: int) -> None:
+        """Take one token, or refuse with a 429 problem."""
         now = time.monotonic()
         with self._lock:
-            tokens, last = self._buckets.get(key_id, (float(per_minute), now))
-            tokens = min(float(per_minute), tokens + (now - last) * rate)
+            tokens = self._tokens(name, per_minute, now)
             if tokens < 1.0:
-                wait = max(1, int((1.0 - tokens) / rate + 0.999))
-                self._buckets[key_id] = (tokens, now)
-                raise ApiError(
-                    429,
-                    "rate_limited",
-                    f"rate limit of {per_minute} requests per minute exceeded; retry in {wait} s",
-                    headers={"Retry-After": str(wait)},
-                )
-            self._buckets[key_id] = (tokens - 1.0, now)
+                self._buckets[name] = (tokens, now)
+                raise self._refuse(tokens, per_minute)
+            self._buckets[name] = (tokens - 1.0, now)
+            if len(self._buckets) > self.MAX_BUCKETS:
+                self._forget_full(per_minute, now)
+
+    def ensure_available(self, name: str, per_minute: int) -> None:
+        """Refuse with a 429 problem when no token is left; take none."""
+        now = time.monotonic()
+        with self._lock:
+            tokens = self._tokens(name, per_minute, now)
+        if tokens < 1.0:
+            raise self._refuse(tokens, per_minute)
+
+    def _forget_full(self, per_minute: int, now: float) -> None:
+        for name in [n for n in self._buckets if self._tokens(n, per_minute, now) >= per_minute]:
+            del self._buckets[name]
 
 
-def token_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:
-    if x_api_key:
-        return x_api_key.strip()
-    if authorization:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-    return None
+# -------------------------------------------------------------------- stream tickets
+TICKET_TTL_S = 600
+TICKET_PATTERN = re.compile(r"(ticket=)[^&\s\"]*")
+
+
+class StreamTickets:
+    """Tickets that open one stream each, for browsers: `<img src>` and `EventSource`
+    cannot send the key in a header, and a key must never appear in a URL.
+
+    A ticket is `<key id>.<expiry>.<nonce>.<HMAC>`, signed with a per-process secret;
+    it carries the key's id, so the stream is authorised (and re-checked while open)
+    as that key. Redeeming spends it: a ticket copied from a log, a proxy or the
+    browser history opens nothing.
+    """
+
+    def __init__(self, ttl_s: int = TICKET_TTL_S) -> None:
+        self.ttl_s = ttl_s
+        self._secret = secrets.token_bytes(32)
+        self._spent: dict[str, int] = {}  # nonce -> expiry, forgotten once expired
+        self._lock = threading.Lock()
+
+    def _sign(self, key_id: str, expires: int, nonce: str) -> str:
+        return hmac.new(self._secret, f"{key_id}.{expires}.{nonce}".encode(), hashlib.sha256).hexdigest()
+
+    def issue(self, key: ApiKey) -> tuple[str, int]:
+        """(ticket, expiry as Unix time)."""
+        expires = int(time.time()) + self.ttl_s
+        nonce = secrets.token_hex(8)
+        return f"{key.id}.{expires}.{nonce}.{self._sign(key.id, expires, nonce)}", expires
+
+    def redeem(self, ticket: str) -> str:
+        """The key id a valid, unspent ticket names; spends it."""
+        parts = ticket.split(".")
+        if len(parts) != 4 or not parts[1].isdigit():
+            raise unauthorized("the stream ticket is not valid")
+        key_id, exp, nonce, sig = parts
+        if not hmac.compare_digest(sig, self._sign(key_id, int(exp), nonce)):
+            raise unauthorized("the stream ticket is not valid")
+        now = int(time.time())
+        if int(exp) < now:
+            raise unauthorized("the stream ticket has expired; ask for a new one")
+        with self._lock:
+            for n in [n for n, e in self._spent.items() if e < now]:
+                del self._spent[n]
+            if nonce in self._spent:
+                raise unauthorized("the stream ticket was used already; ask for a new one for each stream")
+            self._spent[nonce] = int(exp)
+        return key_id
+
+
+class RedactTickets(logging.Filter):
+    """Keeps stream tickets out of access logs (uvicorn logs each request's query string)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "ticket=" in a for a in record.args):
+            record.args = tuple(TICKET_PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str) and "ticket=" in record.msg:
+            record.msg = TICKET_PATTERN.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+def redact_tickets_in_access_log(logger_name: str = "uvicorn.access") -> None:
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, RedactTickets) for f in logger.filters):
+        logger.addFilter(RedactTickets())
 
 
 def unauthorized(detail: str) -> ApiError:

@@ -1,5 +1,9 @@
 """Request body limit, enforced while the body streams in (Content-Length can lie or
-be absent), so an oversize upload is refused before it fills memory."""
+be absent), so an oversize upload is refused before it fills memory.
+
+The refusal is a 413 whatever the app made of the cut-off body: a framework that
+catches the error while parsing (FastAPI turns any body-parsing failure into a 400)
+must not turn "too large" into "malformed"."""
 
 from __future__ import annotations
 
@@ -38,18 +42,25 @@ class BodyLimitMiddleware:
                 return
         seen = 0
         started = False
+        exceeded = False
 
         async def _receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge(self.max_bytes)
             return message
 
         async def _send(message: Message) -> None:
             nonlocal started
+            if exceeded:  # whatever the app answered, the answer is 413
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._refuse(scope, send)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)

@@ -8,10 +8,15 @@ so cardinality stays bounded whatever ids clients send.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from fastapi import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from .state import ServiceState
 
 
 class Metrics:
@@ -67,7 +72,7 @@ class MetricsMiddleware:
             self.metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
 
 
-def metrics_endpoint(metrics: Metrics, state) -> object:
+def metrics_endpoint(metrics: Metrics, state: ServiceState) -> Callable[[Request], Response]:
     def _metrics(request: Request) -> Response:
         metrics.ready.set(1 if state.ready.is_set() else 0)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

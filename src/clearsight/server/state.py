@@ -1,6 +1,12 @@
-"""What one running service holds: settings, the key store, the face pipeline and the
-gallery, created lazily so the process starts in well under a second and readiness
-is reported honestly by /readyz while models load in the background.
+"""Everything one running service holds, in one typed object routes receive with
+`Depends(get_state)`: settings, the key store, rate limiters, stream tickets, the face
+pipeline and the gallery, the camera hub, the live-session pools and the app's event
+broadcaster. Nothing app-scoped lives anywhere else (no module globals, no side
+attributes on `app.state`), so two apps in one process never share state.
+
+Models and the gallery are created lazily, so the process starts in well under a
+second and readiness is reported honestly by /readyz while models load in the
+background.
 """
 
 from __future__ import annotations
@@ -9,14 +15,30 @@ import logging
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..config import Settings
 from ..errors import ClearsightError, ModelError
-from .auth import KeyStore, RateLimiter
+from ..rules.sinks import SSEBroadcaster
 from ..settings import ServerSettings
+from ..db import upgrade_data_dir
+from .auth import KeyStore, RateLimiter, StreamTickets
+from .sessions import SessionPool
+
+if TYPE_CHECKING:  # imported where first used: the service starts before models, video or cameras load
+    from ..apps.dms.live import LiveSession
+    from ..apps.effects.pipeline import Effects
+    from ..face.pipeline import FacePipeline
+    from ..gallery import Gallery
+    from ..stream.hub import CameraHub
 
 log = logging.getLogger("clearsight.server")
+
+# Live sessions hold models (a face-mesh graph each): few, and closed when idle.
+DMS_SESSIONS = 16
+DMS_SESSIONS_PER_KEY = 4
+EFFECTS_SESSIONS = 8
+SESSION_IDLE_S = 120.0
 
 
 class GalleryUnavailableError(ModelError):
@@ -24,16 +46,42 @@ class GalleryUnavailableError(ModelError):
     http_status = 503
 
 
+class EffectsSession:
+    """An effects pipeline kept between a stream's frames, and the choice it was built for."""
+
+    def __init__(self, effects: Effects, signature: str) -> None:
+        self.effects = effects
+        self.signature = signature
+
+    def close(self) -> None:
+        self.effects.close()
+
+
 class ServiceState:
     def __init__(self, settings: Settings, server: ServerSettings) -> None:
+        from ..apps.dms.live import DmsSessionLimit, DmsSessionNotFound
+
         self.settings = settings
         self.server = server
         self.started = time.time()
         settings.ensure_data_dir()
+        upgrade_data_dir(settings)  # a data dir of an older layout is migrated before any store opens
         self.keys = KeyStore.open(settings)
         self.limiter = RateLimiter()
-        self._pipeline: Any = None
-        self._gallery: Any = None
+        self.auth_failures = RateLimiter("failed authentications")  # per client address
+        self.tickets = StreamTickets()
+        self.broadcaster = SSEBroadcaster()  # this app's live events, not the process's
+        self.dms_sessions: SessionPool[LiveSession] = SessionPool(
+            close=lambda s: s.close(), max_total=DMS_SESSIONS, max_per_owner=DMS_SESSIONS_PER_KEY, idle_s=SESSION_IDLE_S,
+            not_found=DmsSessionNotFound, limit=DmsSessionLimit, noun="monitoring session",
+        )
+        self.effects_sessions: SessionPool[EffectsSession] = SessionPool(
+            close=lambda s: s.close(), max_total=EFFECTS_SESSIONS, idle_s=SESSION_IDLE_S, evict_oldest=True,
+            noun="effects session",
+        )
+        self._pipeline: FacePipeline | None = None
+        self._gallery: Gallery | None = None
+        self._cameras: CameraHub | None = None
         self._init_lock = threading.RLock()
         # dlib's network and MediaPipe's graph keep per-call state: one inference at a
         # time per process (the runtimes use every core for that one call anyway).
@@ -43,7 +91,7 @@ class ServiceState:
 
     # -- face pipeline ------------------------------------------------------
     @property
-    def pipeline(self) -> Any:
+    def pipeline(self) -> FacePipeline:
         with self._init_lock:
             if self._pipeline is None:
                 from ..face.pipeline import FacePipeline
@@ -52,7 +100,7 @@ class ServiceState:
             return self._pipeline
 
     @contextmanager
-    def inference(self) -> Iterator[Any]:
+    def inference(self) -> Iterator[FacePipeline]:
         pipe = self.pipeline
         with self._inference:
             yield pipe
@@ -71,7 +119,7 @@ class ServiceState:
         return self._gallery is not None
 
     @property
-    def gallery(self) -> Any:
+    def gallery(self) -> Gallery:
         with self._init_lock:
             if self._gallery is None:
                 try:
@@ -81,6 +129,41 @@ class ServiceState:
                 # share this service's pipeline: one copy of the models in memory
                 self._gallery = Gallery.open(settings=self.settings, pipeline=self.pipeline)
             return self._gallery
+
+    def _open_gallery(self) -> Gallery:
+        return self.gallery
+
+    # -- cameras ------------------------------------------------------------
+    @property
+    def cameras(self) -> CameraHub:
+        """The camera hub, created on first use (the app's start-up creates it and
+        restores the saved cameras)."""
+        with self._init_lock:
+            if self._cameras is None:
+                from ..rules.sinks import EventStore
+                from ..rules.store import RuleStore
+                from ..stream.hub import CameraHub
+                from ..stream.store import CameraStore
+
+                data_dir = self.settings.data_dir
+                self._cameras = CameraHub(
+                    cameras=CameraStore.open(self.settings),
+                    rules=RuleStore.open(self.settings),
+                    events=EventStore(self.settings.events_database_url(),
+                                      keep_snapshots=self.settings.events.keep_snapshots),
+                    broadcaster=self.broadcaster,
+                    output_dir=data_dir / "cameras" / "output",
+                    gallery=self._open_gallery if self.gallery_available else None,
+                )
+            return self._cameras
+
+    @property
+    def cameras_open(self) -> bool:
+        return self._cameras is not None
+
+    def start_cameras(self) -> None:
+        """Cameras saved by an earlier run come back; those that were running start."""
+        self.cameras.restore()
 
     # -- lifecycle ----------------------------------------------------------
     def warm_up(self) -> None:
@@ -108,6 +191,12 @@ class ServiceState:
         return t
 
     def close(self) -> None:
+        with self._init_lock:
+            hub, self._cameras = self._cameras, None
+        if hub is not None:
+            hub.close()
+        self.dms_sessions.close()
+        self.effects_sessions.close()
         with self._init_lock:
             if self._gallery is not None:
                 try:

@@ -3,21 +3,24 @@
 `CameraManager` owns one `CameraPipeline` per camera, each in its own thread
 (decoding and the ONNX/MediaPipe runtimes release the GIL, so two or three
 cameras share a 2-core machine), all feeding one event router set-up per camera
-plus the process-wide SSE broadcaster the console listens to. `mjpeg_frames`
-turns a camera's latest output frame into a `multipart/x-mixed-replace` stream,
-the live view every browser shows without WebRTC.
+plus the manager's SSE broadcaster (the service passes its own, one per app).
+`MjpegFeed` turns a camera's latest output frame into a `multipart/x-mixed-replace`
+stream, the live view every browser shows without WebRTC.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import ClearsightError, InputError
-from ..rules.sinks import default_broadcaster
+from ..rules.sinks import EventRouter, SSEBroadcaster
 from .config import CameraConfig, parse_camera
 from .pipeline import CameraPipeline, RunSummary
 
@@ -48,9 +51,12 @@ class CameraStatus:
 
 
 class _Worker:
-    def __init__(self, config: CameraConfig, pipeline_kwargs: dict[str, Any]) -> None:
+    def __init__(self, config: CameraConfig, broadcaster: SSEBroadcaster, pipeline_kwargs: dict[str, Any]) -> None:
         self.config = config
-        self.pipeline = CameraPipeline(config, extra_sinks=[(default_broadcaster(), "all")], keep_preview=True, **pipeline_kwargs)
+        # every event reaches the broadcaster once: through the camera's own `sse` sink, or added here
+        router = EventRouter.from_config(config.rules, config.sinks, broadcaster)
+        extra = [] if any(s.type == "sse" for s in config.sinks) else [(broadcaster, "all")]
+        self.pipeline = CameraPipeline(config, router=router, extra_sinks=extra, keep_preview=True, **pipeline_kwargs)
         self.thread = threading.Thread(target=self._run, name=f"camera:{config.name}", daemon=True)
         self.error: str | None = None
         self.summary: RunSummary | None = None
@@ -76,7 +82,8 @@ class _Worker:
 class CameraManager:
     """Create / list / update / delete cameras; start and stop their pipelines."""
 
-    def __init__(self, **pipeline_kwargs: Any) -> None:
+    def __init__(self, broadcaster: SSEBroadcaster | None = None, **pipeline_kwargs: Any) -> None:
+        self.broadcaster = broadcaster if broadcaster is not None else SSEBroadcaster()
         self._workers: dict[str, _Worker] = {}
         self._configs: dict[str, CameraConfig] = {}
         self._lock = threading.Lock()
@@ -120,7 +127,7 @@ class CameraManager:
             w = self._workers.get(name)
             if w is not None and w.thread.is_alive():
                 return
-            w = _Worker(cfg, self.pipeline_kwargs)
+            w = _Worker(cfg, self.broadcaster, self.pipeline_kwargs)
             self._workers[name] = w
         w.thread.start()
 
@@ -144,9 +151,6 @@ class CameraManager:
             return CameraStatus(name, False, 0, 0.0, 0, {}, None, str(cfg.source))
         return w.status()
 
-    def statuses(self) -> list[CameraStatus]:
-        return [self.status(n) for n in self.names()]
-
     def pipeline(self, name: str) -> CameraPipeline | None:
         w = self._get(name)
         return w.pipeline if w is not None else None
@@ -156,43 +160,68 @@ class CameraManager:
             self.stop(n)
 
 
-def _jpeg_part(rgb: Any, quality: int) -> bytes:
+MJPEG_MEDIA_TYPE = "multipart/x-mixed-replace; boundary=frame"
+
+
+def _jpeg_part(rgb: np.ndarray, quality: int) -> bytes:
     from ..io import encode_jpeg
 
     jpg = encode_jpeg(rgb, quality=quality)
     return b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: " + str(len(jpg)).encode() + b"\r\n\r\n" + jpg + b"\r\n"
 
 
-MJPEG_MEDIA_TYPE = "multipart/x-mixed-replace; boundary=frame"
+_WAIT = object()  # nothing new yet
+
+
+class MjpegFeed:
+    """One viewer of a camera's annotated output as multipart JPEG parts: a part only
+    when a new frame exists, at most `fps` a second; the feed ends when the camera
+    stopped after its last frame was sent, or after `max_frames` parts. (Who may keep
+    watching is the front end's business: the service wraps the feed in its key check.)
+
+    The one MJPEG implementation of the platform: threads iterate it (`for part in
+    feed`), the service's event loop too (`async for part in feed`); only the
+    waiting differs, every decision is `_step`'s.
+    """
+
+    def __init__(self, pipeline: CameraPipeline, *, fps: float = 10.0, quality: int = 75, max_frames: int | None = None) -> None:
+        self.pipeline = pipeline
+        self.period = 1.0 / fps
+        self.quality = quality
+        self.max_frames = max_frames
+        self.sent = 0
+        self._last_time = 0.0
+
+    def _step(self) -> bytes | object | None:
+        """A part, `_WAIT`, or None when the feed is over."""
+        if self.max_frames is not None and self.sent >= self.max_frames:
+            return None
+        frame, t = self.pipeline.latest, self.pipeline.latest_time
+        if frame is not None and t != self._last_time:
+            self._last_time = t
+            self.sent += 1
+            return _jpeg_part(frame, self.quality)
+        if not self.pipeline.running and frame is not None:
+            return None
+        return _WAIT
+
+    def __iter__(self) -> Iterator[bytes]:
+        while (part := self._step()) is not None:
+            if isinstance(part, bytes):
+                yield part
+            time.sleep(self.period)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while (part := await asyncio.to_thread(self._step)) is not None:  # JPEG encoding off the loop
+            if isinstance(part, bytes):
+                yield part
+            await asyncio.sleep(self.period)
 
 
 def mjpeg_frames(pipeline: CameraPipeline, *, fps: float = 10.0, quality: int = 75, max_frames: int | None = None) -> Iterator[bytes]:
-    """Multipart JPEG chunks of the pipeline's latest output frame, at most `fps` per second;
-    a frame is sent only when a new one exists."""
-    last_sent = 0.0
-    n = 0
-    while max_frames is None or n < max_frames:
-        frame, t = pipeline.latest, pipeline.latest_time
-        if frame is not None and t != last_sent:
-            last_sent = t
-            n += 1
-            yield _jpeg_part(frame, quality)
-        elif not pipeline.running and frame is not None and t == last_sent:
-            return
-        time.sleep(1.0 / fps)
+    """Multipart JPEG chunks of the pipeline's latest output frame (see `MjpegFeed`)."""
+    return iter(MjpegFeed(pipeline, fps=fps, quality=quality, max_frames=max_frames))
 
 
-async def mjpeg_frames_async(pipeline: CameraPipeline, *, fps: float = 10.0, quality: int = 75) -> AsyncIterator[bytes]:
-    import asyncio
-
-    last_sent = 0.0
-    while True:
-        frame, t = pipeline.latest, pipeline.latest_time
-        if frame is not None and t != last_sent:
-            last_sent = t
-            yield await asyncio.to_thread(_jpeg_part, frame, quality)
-        await asyncio.sleep(1.0 / fps)
-
-
-__all__ = ["CameraExistsError", "CameraManager", "CameraNotFoundError", "CameraStatus", "MJPEG_MEDIA_TYPE",
-           "mjpeg_frames", "mjpeg_frames_async"]
+__all__ = ["CameraExistsError", "CameraManager", "CameraNotFoundError", "CameraStatus", "MJPEG_MEDIA_TYPE", "MjpegFeed",
+           "mjpeg_frames"]

@@ -57,7 +57,7 @@ def test_live_effects_page_with_a_fake_camera(live_server, tmp_path):
         page.locator("#fx-preset").select_option("party")
         assert page.locator("[data-sticker=sunglasses]").is_checked()
         page.get_by_role("button", name="Start camera").click()
-        page.wait_for_function("Number(document.getElementById('fx-stats').dataset.frames) >= 8", timeout=120_000)
+        page.wait_for_function("() => Number(document.getElementById('fx-stats').dataset.frames) >= 8", timeout=120_000)
         url = page.evaluate("document.getElementById('fx-out').toDataURL('image/png')")
         fps = page.locator("#fx-stats").inner_text()
         page.screenshot(path=str(tmp_path / "effects_page.png"))

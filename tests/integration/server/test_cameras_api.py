@@ -36,7 +36,7 @@ def live_service(tmp_path_factory):
         keys[role] = {"Authorization": f"Bearer {plain}"}
     with running_app(app, start_timeout=30) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield client, keys, app, settings
-    assert app.state.cameras is None, "shutdown must stop the cameras and close the hub"
+    assert not app.state.clearsight.cameras_open, "shutdown must stop the cameras and close the hub"
 
 
 def _problem(r: httpx.Response, status: int, code: str | None = None) -> dict:
@@ -84,7 +84,8 @@ def test_camera_end_to_end(live_service):
     seen = _first_sse_event(c, f"/v1/events/stream?ticket={ticket}&camera=hamilton", "face.seen")
     assert seen["camera"] == "hamilton" and seen["track_ids"] and seen["snapshot_jpeg_b64"]
 
-    # a real JPEG frame of the annotated output, from the MJPEG stream
+    # a real JPEG frame of the annotated output, from the MJPEG stream (a ticket opens one stream)
+    ticket = c.post("/v1/stream-tickets", headers=keys["operator"]).json()["ticket"]
     buf = b""
     with c.stream("GET", f"/v1/cameras/hamilton/live.mjpeg?ticket={ticket}") as resp:
         assert resp.status_code == 200
@@ -125,7 +126,7 @@ def test_camera_end_to_end(live_service):
     # stop, start, delete: deleting a running camera stops its thread
     assert c.post("/v1/cameras/hamilton/stop", headers=admin).json()["status"]["running"] is False
     assert c.post("/v1/cameras/hamilton/start", headers=admin).json()["status"]["running"] is True
-    pipeline = app.state.cameras.manager.pipeline("hamilton")
+    pipeline = app.state.clearsight.cameras.manager.pipeline("hamilton")
     assert c.delete("/v1/cameras/hamilton", headers=keys["operator"]).status_code == 204
     assert pipeline.running is False
     _problem(c.get("/v1/cameras/hamilton", headers=admin), 404, "camera_not_found")
@@ -199,9 +200,35 @@ def test_roles_and_tickets(live_service):
     _problem(c.get(f"/v1/events/stream?ticket={client_ticket}"), 403, "forbidden")
     auditor_ticket = c.post("/v1/stream-tickets", headers=keys["auditor"]).json()["ticket"]
     _problem(c.get(f"/v1/cameras/r/live.mjpeg?ticket={auditor_ticket}"), 403, "forbidden")
-    key_id, exp, sig = auditor_ticket.split(".")
-    _problem(c.get(f"/v1/events/stream?ticket={key_id}.{int(exp) + 1}.{sig}"), 401, "unauthorized")
+    auditor_ticket = c.post("/v1/stream-tickets", headers=keys["auditor"]).json()["ticket"]
+    key_id, exp, nonce, sig = auditor_ticket.split(".")
+    _problem(c.get(f"/v1/events/stream?ticket={key_id}.{int(exp) + 1}.{nonce}.{sig}"), 401, "unauthorized")
     with c.stream("GET", f"/v1/events/stream?ticket={auditor_ticket}") as resp:
         assert resp.status_code == 200
         assert next(resp.iter_lines()) == ": connected"
     assert c.delete("/v1/cameras/r", headers=keys["operator"]).status_code == 204
+
+
+def test_revoking_a_key_closes_its_live_view(live_service):
+    c, keys, _, _ = live_service
+    clip = str(data_path(*CLIP))
+    cam = {"name": "looping", "source": clip, "source_options": {"realtime": True, "loop": True}, "detect": {"every_n": 3}}
+    assert c.post("/v1/cameras", json=cam, params={"start": "true"}, headers=keys["admin"]).status_code == 201
+    r = c.post("/v1/keys", json={"role": "operator", "name": "viewer"}, headers=keys["admin"])
+    viewer_id, viewer = r.json()["id"], {"Authorization": f"Bearer {r.json()['key']}"}
+    ticket = c.post("/v1/stream-tickets", headers=viewer).json()["ticket"]
+    try:
+        for url, headers in ((f"/v1/cameras/looping/live.mjpeg?ticket={ticket}", {}), ("/v1/cameras/looping/live.mjpeg", viewer)):
+            with c.stream("GET", url, headers=headers) as resp:
+                assert resp.status_code == 200
+                chunks = resp.iter_bytes()
+                assert b"--frame" in next(chunks)
+                if not headers:
+                    continue  # the ticket's key stays valid for the next round
+                assert c.delete(f"/v1/keys/{viewer_id}", headers=keys["admin"]).status_code == 200
+                deadline = time.monotonic() + 30
+                for _ in chunks:  # a looping camera never ends its stream by itself
+                    assert time.monotonic() < deadline, "the live view stayed open after its key was revoked"
+        _problem(c.get("/v1/cameras/looping/live.mjpeg", headers=viewer), 401, "unauthorized")
+    finally:
+        assert c.delete("/v1/cameras/looping", headers=keys["admin"]).status_code == 204

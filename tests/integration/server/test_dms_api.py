@@ -150,9 +150,8 @@ def test_roles_and_ownership(service, fast_keys, bank, assert_problem):
 
 
 def test_sessions_are_bounded_per_key(service, fast_keys, assert_problem):
-    from clearsight.server.routes.dms import MAX_SESSIONS_PER_KEY
-
     client, _ = service
+    MAX_SESSIONS_PER_KEY = client.app.state.clearsight.dms_sessions.max_per_owner
     h = fast_keys[1]
     ids = [_new_session(client, h) for _ in range(MAX_SESSIONS_PER_KEY)]
     assert_problem(client.post("/v1/dms/sessions", headers=h), 409, "dms_session_limit")
@@ -164,12 +163,10 @@ def test_sessions_are_bounded_per_key(service, fast_keys, assert_problem):
 
 
 def test_idle_sessions_expire(service, fast_keys, monkeypatch, assert_problem):
-    from clearsight.server.routes import dms
-
     client, _ = service
     h = fast_keys[0]
     sid = _new_session(client, h)
-    monkeypatch.setattr(dms, "SESSION_IDLE_S", -1.0)  # everything is now idle
+    monkeypatch.setattr(client.app.state.clearsight.dms_sessions, "idle_s", -1.0)  # everything is now idle
     assert_problem(client.get(f"/v1/dms/sessions/{sid}", headers=h), 404, "dms_session_not_found")
 
 
@@ -195,5 +192,7 @@ def test_analyze_a_video_file(service, fast_keys, bank, tmp_path, assert_problem
     r = client.post("/v1/dms/analyze", files={"video": ("drive.mp4", video, "video/mp4")}, data={"max_seconds": "1"}, headers=h)
     assert r.status_code == 200 and r.json()["truncated"] is True and r.json()["duration_s"] <= 1.0
     assert_problem(client.post("/v1/dms/analyze", files={"video": ("x.mp4", video, "video/mp4")}, data={"max_seconds": "600"}, headers=h), 422)
-    assert_problem(client.post("/v1/dms/analyze", files={"video": ("x.mp4", b"\x00" * 2048, "video/mp4")}, headers=h), 422)
+    garbage = assert_problem(client.post("/v1/dms/analyze", files={"video": ("x.mp4", b"\x00" * 2048, "video/mp4")}, headers=h), 422)
+    # the error names the upload, never where the server kept it
+    assert "/tmp" not in garbage["detail"] and "upload.video" not in garbage["detail"] and "cs-dms" not in garbage["detail"]
     assert_problem(client.post("/v1/dms/analyze", files={"video": ("x.mp4", video, "video/mp4")}, headers=service[1]["auditor"]), 403)

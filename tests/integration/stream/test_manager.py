@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from clearsight.rules import default_broadcaster
 from clearsight.stream.config import CameraConfigError
 from clearsight.stream.manager import CameraExistsError, CameraManager, CameraNotFoundError, mjpeg_frames
 
@@ -17,8 +16,8 @@ pytestmark = pytest.mark.integration
 
 def test_manager_runs_a_camera_with_live_view_and_event_feed():
     clip = data_path("faces", "face_recognition_examples", "examples", "short_hamilton_clip.mp4")
-    feed = default_broadcaster().subscribe(types=["face.*"], camera="live-cam")
     mgr = CameraManager()
+    feed = mgr.broadcaster.subscribe(types=["face.*"], camera="live-cam")
     try:
         st = mgr.add({"name": "live-cam", "source": str(clip), "source_options": {"realtime": True, "loop": True}})
         assert st.name == "live-cam"

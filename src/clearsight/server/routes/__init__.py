@@ -12,6 +12,8 @@ import pkgutil
 
 from fastapi import APIRouter
 
+from ..deps import AuthFirstRoute
+
 
 def discover() -> list[APIRouter]:
     routers = []
@@ -21,5 +23,7 @@ def discover() -> list[APIRouter]:
         module = importlib.import_module(f"{__name__}.{info.name}")
         router = getattr(module, "router", None)
         if isinstance(router, APIRouter):
+            if router.route_class is not AuthFirstRoute:  # authentication before body parsing, everywhere
+                raise TypeError(f"{module.__name__}: make its router with route_class=AuthFirstRoute")
             routers.append(router)
     return routers

@@ -7,12 +7,12 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 
 from ..auth import ApiKey, Permission
-from ..deps import get_state, require
+from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..schemas import AuditEntryOut, AuditPage, AuditVerificationOut
 from ..state import ServiceState
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
 
 @router.get("", response_model=AuditPage)

@@ -1,24 +1,19 @@
 """Driver monitoring over HTTP: live sessions fed frame by frame, and short video files.
 
-A monitoring session keeps one `DriverMonitor` (calibration, PERCLOS window,
-glance history) between frames, so a browser or a cabin box can post JPEGs with
+A monitoring session (`apps.dms.live.LiveSession`, in the service's session pool)
+keeps one `DriverMonitor` (calibration, PERCLOS window, glance history) between frames, so a browser or a cabin box can post JPEGs with
 their capture timestamps and get signals, state and alerts back; alert timing is
 the frames' timestamps, never arrival times. Sessions are per API key, few, and
 expire when idle, since each holds a face-mesh graph. A video file is analysed in
-one call, bounded in length so one request cannot hold a worker for minutes.
+one call (`apps.dms.video.analyze_video`, as the CLI does), bounded in length so one
+request cannot hold a worker for minutes.
 Nothing is stored: frames are dropped after analysis.
 """
 
 from __future__ import annotations
 
-import base64
+import json
 import math
-import secrets
-import tempfile
-import threading
-import time
-from collections import deque
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path as PathParam, Request
@@ -27,21 +22,21 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from ...apps.dms.live import LiveSession
 from ...errors import InputError
+from ...settings import DmsSettings
 from ..auth import ApiKey, Permission
-from ..deps import require
+from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..inputs import image_body_openapi, parse_image_request
+from ..sessions import Session
+from ..state import ServiceState
 
-router = APIRouter(prefix="/v1/dms", tags=["dms"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/dms", tags=["dms"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
 # Monitoring a driver analyses faces, like the other live pages: the same permission
 # as effects (client, operator, admin; never the auditor).
 PERMISSION = Permission.ANALYZE
-MAX_SESSIONS_PER_KEY = 4
-MAX_SESSIONS = 16
-SESSION_IDLE_S = 120.0
-RECENT_EVENTS = 50
 # The template says {name} (the matrix test in tests/integration/server formats paths
 # with a fixed set of names); it is the id POST /v1/dms/sessions returned.
 SessionId = Annotated[str, PathParam(max_length=64, description="the session id returned by POST /v1/dms/sessions")]
@@ -50,138 +45,29 @@ MAX_VIDEO_FRAMES = 1800
 MAX_VIDEO_WIDTH = 1280  # larger frames are downscaled: the mesh runs at 192-256 px anyway
 
 
-class DmsSessionNotFound(InputError):
-    code = "dms_session_not_found"
-    http_status = 404
-
-
-class DmsSessionLimit(InputError):
-    code = "dms_session_limit"
-    http_status = 409
-
-
-class DmsVideoError(InputError):
-    code = "dms_video_error"
-
-
-# ------------------------------------------------------------------ sessions
-class _Session:
-    def __init__(self, sid: str, owner: str, monitor: Any, overrides: dict[str, Any]) -> None:
-        self.id = sid
-        self.owner = owner
-        self.monitor = monitor
-        self.overrides = overrides
-        self.lock = threading.Lock()
-        self.created = time.time()
-        self.used = time.monotonic()
-        self.frames = 0
-        self.last: dict[str, Any] | None = None
-        self.events: deque[dict[str, Any]] = deque(maxlen=RECENT_EVENTS)
-        self.event_counts: dict[str, int] = {}
-        self.recent: list[Any] = []  # Event objects for the overlay
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "frames": self.frames,
-            "idle_expiry_s": SESSION_IDLE_S,
-            "thresholds": self.overrides,
-            "calibration": self.monitor.calibration.to_dict(),
-            "last": self.last,
-            "events": list(self.events),
-            "event_counts": dict(self.event_counts),
-        }
-
-
-class _Sessions:
-    """Live monitors keyed by id, owned by one API key; idle ones are closed lazily."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, _Session] = {}
-        self._lock = threading.Lock()
-
-    def _expire(self) -> list[_Session]:
-        now = time.monotonic()
-        stale = [s for s in self._items.values() if now - s.used > SESSION_IDLE_S]
-        for s in stale:
-            del self._items[s.id]
-        return stale
-
-    def create(self, owner: str, overrides: dict[str, Any], settings: Any) -> _Session:
-        from ...apps.dms.monitor import DriverMonitor
-
-        with self._lock:
-            stale = self._expire()
-            mine = sum(1 for s in self._items.values() if s.owner == owner)
-            full = mine >= MAX_SESSIONS_PER_KEY or len(self._items) >= MAX_SESSIONS
-        for s in stale:
-            s.monitor.close()
-        if full:
-            raise DmsSessionLimit(
-                f"too many monitoring sessions (at most {MAX_SESSIONS_PER_KEY} per key, {MAX_SESSIONS} in all); "
-                f"end one with DELETE /v1/dms/sessions/{{id}} or wait {SESSION_IDLE_S:.0f} s for idle ones to expire"
-            )
-        monitor = DriverMonitor(settings=settings, camera="console")
-        session = _Session(secrets.token_urlsafe(12), owner, monitor, overrides)
-        with self._lock:
-            self._items[session.id] = session
-        return session
-
-    def get(self, owner: str, sid: str) -> _Session:
-        with self._lock:
-            stale = self._expire()
-            s = self._items.get(sid)
-            if s is not None and s.owner == owner:
-                s.used = time.monotonic()
-            else:
-                s = None
-        for old in stale:
-            old.monitor.close()
-        if s is None:  # another key's session is as unknown as a missing one
-            raise DmsSessionNotFound(f"no monitoring session {sid!r} for this key (ended, or idle for {SESSION_IDLE_S:.0f} s)")
-        return s
-
-    def end(self, owner: str, sid: str) -> None:
-        s = self.get(owner, sid)
-        with self._lock:
-            self._items.pop(sid, None)
-        with s.lock:
-            s.monitor.close()
-
-
-_registry_lock = threading.Lock()
-
-
-def sessions(request: Request) -> _Sessions:
-    """The app's sessions (one registry per app, so the bounds hold per service)."""
-    with _registry_lock:
-        reg = getattr(request.app.state, "dms_sessions", None)
-        if reg is None:
-            reg = request.app.state.dms_sessions = _Sessions()
-    return reg
-
-
-def _settings_with(overrides: dict[str, Any]) -> Any:
+def _configured() -> DmsSettings:
     from ...apps.dms.monitor import _configured_settings
-    from ...settings import DmsSettings
 
+    return _configured_settings()
+
+
+def _settings_with(overrides: dict[str, Any]) -> DmsSettings:
     unknown = sorted(set(overrides) - set(DmsSettings.model_fields))
     if unknown:
         raise InputError(f"unknown threshold(s): {', '.join(unknown)}; see GET /v1/dms/thresholds")
     bad = sorted(k for k, v in overrides.items() if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0)
     if bad:
         raise InputError(f"thresholds must be finite non-negative numbers: {', '.join(bad)}")
-    base = _configured_settings().model_dump()
     try:
-        return DmsSettings.model_validate({**base, **overrides})
+        return DmsSettings.model_validate({**_configured().model_dump(), **overrides})
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", "thresholds", *e.get("loc", ()))} for e in exc.errors(include_input=False, include_url=False)]
         ) from None
 
 
-def _event_dict(e: Any) -> dict[str, Any]:
-    return {"type": e.type, "time": round(e.time, 4), "data": e.data}
+def _session_out(state: ServiceState, s: Session[LiveSession]) -> dict[str, Any]:
+    return {"id": s.id, "idle_expiry_s": state.dms_sessions.idle_s, **s.value.to_dict()}
 
 
 # ------------------------------------------------------------------ routes
@@ -206,20 +92,19 @@ class SessionOut(BaseModel):
 @router.get("/thresholds")
 def thresholds(key: ApiKey = Depends(require(PERMISSION))) -> dict[str, float]:
     """The thresholds in force (Euro NCAP defaults unless configured); any can be overridden per session."""
-    from ...apps.dms.monitor import _configured_settings
-
-    return _configured_settings().model_dump()
+    return _configured().model_dump()
 
 
 @router.post("/sessions", status_code=201, response_model=SessionOut)
 async def create_session(
-    request: Request, body: SessionIn | None = Body(None), key: ApiKey = Depends(require(PERMISSION))
+    body: SessionIn | None = Body(None), key: ApiKey = Depends(require(PERMISSION)),
+    state: ServiceState = Depends(get_state),
 ) -> dict[str, Any]:
     """Start monitoring one driver. The first seconds with a face calibrate neutral gaze and open eyes."""
     overrides = dict(body.thresholds) if body else {}
     settings = _settings_with(overrides)
-    session = await run_in_threadpool(sessions(request).create, key.id, overrides, settings)
-    return session.to_dict()
+    session = await run_in_threadpool(state.dms_sessions.create, key.id, lambda: LiveSession(settings, overrides))
+    return _session_out(state, session)
 
 
 class FrameParams(BaseModel):
@@ -243,48 +128,37 @@ class FrameOut(BaseModel):
     response_model_exclude_none=True,
     openapi_extra=image_body_openapi(FrameParams, ("image",), ("image",)),
 )
-async def post_frame(request: Request, name: SessionId, key: ApiKey = Depends(require(PERMISSION))) -> dict[str, Any]:
+async def post_frame(request: Request, name: SessionId, key: ApiKey = Depends(require(PERMISSION)),
+                     state: ServiceState = Depends(get_state)) -> dict[str, Any]:
     """Analyse one frame of the session: signals, driver state, agitation and any alerts it raised.
 
     Timestamps must not go backwards; frames of one session are processed in order.
     """
-    session = sessions(request).get(key.id, name)
+    session = state.dms_sessions.get(key.id, name)
     p, images = await parse_image_request(request, FrameParams, ("image",), ("image",))
 
     def work() -> dict[str, Any]:
-        from ...io import encode_jpeg, load_image
+        from ...io import load_image
 
         rgb = load_image(images["image"])
         with session.lock:
-            r = session.monitor.feed(rgb, p.t)
-            session.frames += 1
-            out = r.to_dict()
-            session.last = {k: out[k] for k in ("signals", "state", "agitation")}
-            for e in r.events:
-                session.events.append(_event_dict(e))
-                session.event_counts[e.type] = session.event_counts.get(e.type, 0) + 1
-            session.recent = [e for e in [*session.recent, *r.events] if p.t - e.time < 5.0]
-            out["frame"] = session.frames
-            if p.annotate:
-                from ...apps.dms.overlay import draw_overlay
-
-                jpeg = encode_jpeg(draw_overlay(rgb, r, session.recent), quality=p.quality)
-                out["annotated"] = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
-        return out
+            return session.value.feed(rgb, p.t, annotate=p.annotate, quality=p.quality)
 
     return await run_in_threadpool(work)
 
 
 @router.get("/sessions/{name}", response_model=SessionOut)
-def get_session(request: Request, name: SessionId, key: ApiKey = Depends(require(PERMISSION))) -> dict[str, Any]:
+def get_session(name: SessionId, key: ApiKey = Depends(require(PERMISSION)),
+                state: ServiceState = Depends(get_state)) -> dict[str, Any]:
     """The session's latest state and its recent alerts."""
-    return sessions(request).get(key.id, name).to_dict()
+    return _session_out(state, state.dms_sessions.get(key.id, name))
 
 
 @router.delete("/sessions/{name}", status_code=204, response_class=Response)
-async def end_session(request: Request, name: SessionId, key: ApiKey = Depends(require(PERMISSION))) -> Response:
+async def end_session(name: SessionId, key: ApiKey = Depends(require(PERMISSION)),
+                      state: ServiceState = Depends(get_state)) -> Response:
     """End monitoring and free the session's models."""
-    await run_in_threadpool(sessions(request).end, key.id, name)
+    await run_in_threadpool(state.dms_sessions.end, key.id, name)
     return Response(status_code=204)
 
 
@@ -307,11 +181,9 @@ def _parse_thresholds(value: dict[str, float] | str | None) -> dict[str, Any]:
     if value is None or value == "":
         return {}
     if isinstance(value, str):
-        import json
-
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InputError("thresholds must be a JSON object") from None
         if not isinstance(value, dict):
             raise InputError("thresholds must be a JSON object")
@@ -330,73 +202,14 @@ async def analyze_video(request: Request, key: ApiKey = Depends(require(PERMISSI
     timed correctly. At most `max_seconds` (<= 60 s) are analysed; the rest is ignored
     and `truncated` says so. The timeline has one row per analysed frame.
     """
+    from ...apps.dms.video import analyze_video as analyze
+
     p, files = await parse_image_request(request, AnalyzeParams, ("video",), ("video",))
-    overrides = _parse_thresholds(p.thresholds)
-    settings = _settings_with(overrides)
+    settings = _settings_with(_parse_thresholds(p.thresholds))
 
     def work() -> dict[str, Any]:
-        from ...apps.dms.cli import file_frames
-        from ...apps.dms.monitor import DriverMonitor
-
-        timeline: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        truncated = False
-        fps = 0.0
-        with tempfile.TemporaryDirectory(prefix="cs-dms-") as tmp:
-            path = Path(tmp) / "upload.video"
-            path.write_bytes(files["video"])
-            try:
-                with DriverMonitor(settings=settings, camera="upload") as mon:
-                    for rgb, t, fps in file_frames(path):
-                        if t > p.max_seconds or len(timeline) >= MAX_VIDEO_FRAMES:
-                            truncated = True
-                            break
-                        if rgb.shape[1] > MAX_VIDEO_WIDTH:
-                            import cv2
-
-                            scale = MAX_VIDEO_WIDTH / rgb.shape[1]
-                            rgb = cv2.resize(rgb, (MAX_VIDEO_WIDTH, max(1, round(rgb.shape[0] * scale))), interpolation=cv2.INTER_AREA)
-                        r = mon.feed(rgb, t)
-                        st = r.state
-                        timeline.append(
-                            {
-                                "t": round(t, 4),
-                                "face_present": st.face_present,
-                                "eyes_closed": st.eyes_closed,
-                                "perclos": None if st.perclos is None else round(st.perclos, 3),
-                                "off_road": st.off_road,
-                                "off_road_s": round(st.off_road_s, 3),
-                                "agitation": round(r.agitation.index, 3),
-                            }
-                        )
-                        events.extend(_event_dict(e) for e in r.events)
-            except InputError:  # VideoSourceError, FrameError: already typed
-                raise
-            except Exception as exc:  # PyAV decode errors mid-stream
-                if not timeline:
-                    raise DmsVideoError(f"cannot decode the upload as a video: {type(exc).__name__}") from None
-                truncated = True
-        if not timeline:
-            raise DmsVideoError("the video has no decodable frames")
-        counts: dict[str, int] = {}
-        for e in events:
-            counts[e["type"]] = counts.get(e["type"], 0) + 1
-        present = [row for row in timeline if row["face_present"]]
-        return {
-            "frames": len(timeline),
-            "duration_s": round(timeline[-1]["t"], 4),
-            "fps": round(float(fps), 3),
-            "truncated": truncated,
-            "summary": {
-                "face_present_ratio": round(len(present) / len(timeline), 3),
-                "eyes_closed_ratio": round(sum(1 for r in present if r["eyes_closed"]) / max(1, len(present)), 3),
-                "off_road_ratio": round(sum(1 for r in present if r["off_road"]) / max(1, len(present)), 3),
-                "max_agitation": max(r["agitation"] for r in timeline),
-                "event_counts": counts,
-            },
-            "timeline": timeline,
-            "events": events,
-        }
+        result = analyze(files["video"], settings, camera="upload", max_seconds=p.max_seconds,
+                         max_frames=MAX_VIDEO_FRAMES, max_width=MAX_VIDEO_WIDTH)
+        return result.to_dict()
 
     return await run_in_threadpool(work)
-

@@ -2,17 +2,15 @@
 as JPEG; `GET /v1/effects/catalogue` lists presets, controls and stickers.
 
 Photos are processed afresh each call. A live stream (the console's webcam page)
-passes a `session` id: its pipeline is kept between calls so the face mesh
-tracks instead of re-detecting and landmarks are smoothed over time, which is
-what keeps stickers from jittering. Sessions are per API key, few, and expire.
+passes a `session` id: its pipeline is kept between calls (in the service's session
+pool) so the face mesh tracks instead of re-detecting and landmarks are smoothed
+over time, which is what keeps stickers from jittering. Sessions are per API key,
+few (the least recently used one is closed for a new one), and expire.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -22,14 +20,12 @@ from starlette.concurrency import run_in_threadpool
 
 from ...apps.effects.errors import EffectConfigError
 from ..auth import ApiKey, Permission
-from ..deps import require
+from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..inputs import image_body_openapi, parse_image_request
+from ..state import EffectsSession, ServiceState
 
-router = APIRouter(prefix="/v1", tags=["effects"], responses=PROBLEM_RESPONSES)
-
-MAX_SESSIONS = 8
-SESSION_IDLE_S = 120.0
+router = APIRouter(prefix="/v1", tags=["effects"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
 
 class EffectsParams(BaseModel):
@@ -56,56 +52,14 @@ def _overrides(p: EffectsParams) -> dict[str, Any]:
     return dict(p.params)
 
 
-class _Sessions:
-    """LRU of live pipelines keyed by (API key, session); one lock each, so one
-    stream's frames are processed in order and streams do not block each other."""
-
-    def __init__(self) -> None:
-        self._items: OrderedDict[tuple[str, str], tuple[Any, threading.Lock, str, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, owner: str, session: str, preset: str, params: dict[str, Any]):
-        from ...apps.effects.pipeline import build
-
-        sig = json.dumps([preset, params], sort_keys=True)
-        key = (owner, session)
-        now = time.monotonic()
-        stale: list[Any] = []
-        with self._lock:
-            for k, (fx, _, _, used) in list(self._items.items()):
-                if now - used > SESSION_IDLE_S:
-                    stale.append(fx)
-                    del self._items[k]
-            item = self._items.get(key)
-            if item is not None and item[2] == sig:
-                self._items[key] = (item[0], item[1], sig, now)
-                self._items.move_to_end(key)
-                fx, lock = item[0], item[1]
-            else:
-                fx = build(preset, params, video=True, max_faces=2)  # validates before anything is replaced
-                lock = item[1] if item is not None else threading.Lock()
-                if item is not None:
-                    stale.append(item[0])
-                self._items[key] = (fx, lock, sig, now)
-                self._items.move_to_end(key)
-                while len(self._items) > MAX_SESSIONS:
-                    _, (old, _, _, _) = self._items.popitem(last=False)
-                    stale.append(old)
-        for old in stale:
-            old.close()
-        return fx, lock
-
-
-_sessions = _Sessions()
-
-
 @router.post(
     "/effects",
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}, "description": "the image with the effects applied"}},
     openapi_extra=image_body_openapi(EffectsParams, ("image",), ("image",)),
 )
-async def effects(request: Request, key: ApiKey = Depends(require(Permission.ANALYZE))) -> Response:
+async def effects(request: Request, key: ApiKey = Depends(require(Permission.ANALYZE)),
+                  state: ServiceState = Depends(get_state)) -> Response:
     """Apply face/body effects (stickers, beautification, reshaping, background) to one image.
 
     Effects are off unless chosen: `preset` picks a starting point and `params`
@@ -120,10 +74,17 @@ async def effects(request: Request, key: ApiKey = Depends(require(Permission.ANA
 
         if not p.session:
             return apply_effects_to_image(images["image"], p.preset, overrides, quality=p.quality)
-        fx, lock = _sessions.get(key.id, p.session, p.preset, overrides)
+        from ...apps.effects.pipeline import build
+
+        signature = json.dumps([p.preset, overrides], sort_keys=True)
+        session = state.effects_sessions.get_or_create(
+            key.id, p.session,
+            build=lambda: EffectsSession(build(p.preset, overrides, video=True, max_faces=2), signature),
+            keep=lambda fx: fx.signature == signature,
+        )
         rgb = decode_bytes(images["image"])
-        with lock:
-            out = fx.apply(rgb, t=p.t)
+        with session.lock:
+            out = session.value.effects.apply(rgb, t=p.t)
         return encode_jpeg(out, quality=p.quality)
 
     jpeg = await run_in_threadpool(work)

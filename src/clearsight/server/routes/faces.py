@@ -12,7 +12,7 @@ from ...errors import InputError, NoFaceError
 from ...face.verification import verify_embeddings
 from ...io import load_image
 from ..auth import ApiKey, Permission, forbidden
-from ..deps import current_key, get_state, require
+from ..deps import AuthFirstRoute, current_key, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..inputs import image_body_openapi, parse_image_request
 from ..schemas import (
@@ -27,7 +27,7 @@ from ..schemas import (
 )
 from ..state import ServiceState
 
-router = APIRouter(prefix="/v1", tags=["faces"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["faces"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
 
 @router.post(

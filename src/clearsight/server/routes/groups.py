@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path
 
 from ..auth import ApiKey, Permission
-from ..deps import get_state, require
+from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..schemas import GroupCreate, GroupOut, GroupPage
 from ..state import ServiceState
 
-router = APIRouter(prefix="/v1/groups", tags=["groups"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/groups", tags=["groups"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
 NamePath = Path(min_length=1, max_length=100, description="the group's name")
 

@@ -9,12 +9,12 @@ from fastapi.responses import JSONResponse
 
 from ... import __version__
 from ..auth import ApiKey
-from ..deps import current_key, get_state
+from ..deps import AuthFirstRoute, current_key, get_state
 from ..errors import PROBLEM_JSON, PROBLEM_RESPONSES, Problem
 from ..schemas import HealthOut, KeyOut, ReadyOut
 from ..state import ServiceState
 
-router = APIRouter(tags=["service"])
+router = APIRouter(tags=["service"], route_class=AuthFirstRoute)
 
 
 @router.get("/healthz", response_model=HealthOut)

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...io import load_image
 from ..auth import ApiKey, Permission
-from ..deps import get_state, require
+from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..inputs import image_body_openapi, parse_image_request
 from ..schemas import (
@@ -29,7 +29,7 @@ from ..schemas import (
 )
 from ..state import ServiceState
 
-router = APIRouter(prefix="/v1", tags=["identities"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["identities"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
 IdPath = Path(min_length=1, max_length=64, description="the identity's id")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path
 
 from ..auth import ApiKey, Permission
-from ..deps import get_state, require
+from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..schemas import KeyCreate, KeyCreated, KeyOut
 from ..state import ServiceState
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
 
 @router.get("", response_model=list[KeyOut])

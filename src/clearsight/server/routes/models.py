@@ -7,11 +7,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ...models import status
 from ..auth import ApiKey, Permission
-from ..deps import require
+from ..deps import AuthFirstRoute, require
 from ..errors import PROBLEM_RESPONSES
 from ..schemas import ModelOut
 
-router = APIRouter(prefix="/v1", tags=["models"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["models"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
 _cache: dict[str, list[ModelOut]] = {}
 

@@ -10,13 +10,13 @@ from ...errors import NoFaceError
 from ...face.verification import operating_point, strongest_operating_point
 from ...io import load_image
 from ..auth import ApiKey, Permission
-from ..deps import get_state, require
+from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..inputs import image_body_openapi, parse_image_request
 from ..schemas import FaceMatches, MatchOut, SearchOut, SearchParams, face_crop, face_out
 from ..state import ServiceState
 
-router = APIRouter(prefix="/v1", tags=["search"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["search"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
 
 @router.post(
