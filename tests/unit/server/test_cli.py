@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from clearsight.cli import app
 from clearsight.config import get_settings
 from clearsight.server.auth import KeyStore
-from clearsight.server.cli import ensure_admin_key
+from clearsight.cli.server import ensure_admin_key
 
 pytestmark = pytest.mark.unit
 

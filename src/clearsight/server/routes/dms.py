@@ -335,7 +335,7 @@ async def analyze_video(request: Request, key: ApiKey = Depends(require(PERMISSI
     settings = _settings_with(overrides)
 
     def work() -> dict[str, Any]:
-        from ...apps.dms.cli import file_frames
+        from ...apps.dms.runner import file_frames
         from ...apps.dms.monitor import DriverMonitor
 
         timeline: list[dict[str, Any]] = []
