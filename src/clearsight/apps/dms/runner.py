@@ -28,11 +28,9 @@ FrameCallback = Callable[[np.ndarray], bool]  # sees each annotated frame; True 
 
 def open_dms_source(spec: str) -> VideoSource:
     """`webcam`, `webcamN` or `webcam:N` (a camera) or a video file."""
-    if spec.startswith("webcam"):
-        index = spec[len("webcam"):].removeprefix(":") or "0"
-        if not index.isdigit():
-            raise VideoSourceError(f"bad webcam {spec!r}: use webcam, webcamN or webcam:N")
-        return open_source(int(index), max_attempts=1)
+    index = spec.removeprefix("webcam").removeprefix(":") if spec.startswith("webcam") else None
+    if index is not None and (index == "" or index.isdigit()):
+        return open_source(int(index or 0), max_attempts=1)
     path = Path(spec)
     if not path.is_file():
         raise VideoSourceError(f"video file not found: {path}")
