@@ -11,6 +11,7 @@ configured default detector and embedder:
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from .errors import (
@@ -30,6 +31,28 @@ if TYPE_CHECKING:
     from .io import ImageInput
 
 __version__ = "0.1.0"
+
+
+def _quiet_native_logs() -> None:
+    """Turn down the C++ runtimes' own log levels, once, before anything loads them.
+
+    Why here: these libraries read their settings from the environment when they
+    start, and `import clearsight` comes before any model load and any thread (the
+    CLI, the service and library users all pass through it), so there is no need to
+    redirect file descriptor 2 later, which raced with other threads and lost every
+    later traceback. `setdefault` leaves a user's own choice alone;
+    CLEARSIGHT_NATIVE_LOGS=1 keeps everything for debugging. onnxruntime's level is
+    set through its API when it is first imported (`models.runtime`).
+    """
+    if os.environ.get("CLEARSIGHT_NATIVE_LOGS") == "1":
+        return
+    os.environ.setdefault("GLOG_minloglevel", "2")  # glog-based natives: errors only
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow / TFLite C++ logging
+
+
+# The imports above load no native runtime (those are imported lazily by the adapters),
+# so this still runs first.
+_quiet_native_logs()
 
 
 def pipeline() -> FacePipeline:

@@ -6,11 +6,7 @@ once per process however many detectors, pipelines or requests use it.
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -21,9 +17,19 @@ from .registry import resolve
 _lock = threading.Lock()
 
 
+@lru_cache(maxsize=1)
+def _onnxruntime() -> Any:
+    """onnxruntime, with its process-wide logger at ERROR: graph-optimiser warnings
+    (unused initialisers, ...) are noise to a user; a real load failure still raises."""
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(3)
+    return ort
+
+
 @lru_cache(maxsize=None)
 def onnx_session(model_name: str, threads: int | None = None) -> Any:
-    import onnxruntime as ort
+    ort = _onnxruntime()
 
     path = resolve(model_name)
     opts = ort.SessionOptions()
@@ -69,7 +75,6 @@ def onnx_session_dynamic(
     image size. The file on disk, and so its checksum, is untouched.
     """
     import onnx
-    import onnxruntime as ort
     from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
     path = resolve(model_name)
@@ -81,6 +86,7 @@ def onnx_session_dynamic(
         if input_dims:
             outputs = {o.name: ["B", *[f"d{o.name}_{k}" for k in range(1, len(o.type.tensor_type.shape.dim))]] for o in model.graph.output}
             model = update_inputs_outputs_dims(model, {k: list(v) for k, v in input_dims}, outputs)
+        ort = _onnxruntime()
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or get_settings().threads
         opts.inter_op_num_threads = 1
@@ -90,54 +96,22 @@ def onnx_session_dynamic(
         raise ModelError(f"onnxruntime could not load {model_name} from {path}: {exc}") from None
 
 
-@contextmanager
-def quiet_native_stderr() -> Iterator[None]:
-    """Silence C++ runtimes (TFLite, absl) that print banners straight to fd 2.
-
-    MediaPipe prints "Created TensorFlow Lite XNNPACK delegate" and absl warnings
-    when a graph starts; they are noise to a CLI user. Python exceptions still
-    propagate normally; only the native writes during the block are dropped.
-    """
-    if os.environ.get("CLEARSIGHT_NATIVE_LOGS") == "1":
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 class MediaPipeGraph:
     """One MediaPipe legacy solution, called safely from any thread.
 
-    The graphs keep per-call state (not thread-safe) and print start-up banners on
-    construction and on the first frame; every MediaPipe adapter goes through here.
+    The graphs keep per-call state (not thread-safe); every MediaPipe adapter goes
+    through here. Their native start-up logs are not silenced here: swapping file
+    descriptor 2 around a call, once other threads run, can leave the process's
+    stderr on /dev/null (see `clearsight._quiet_native_logs`).
     """
 
     def __init__(self, factory: Any) -> None:
-        with quiet_native_stderr():
-            self.solution = factory()
+        self.solution = factory()
         self._lock = threading.Lock()
-        self._started = False
 
     def process(self, rgb: Any) -> Any:
         with self._lock:
-            if self._started:
-                return self.solution.process(rgb)
-            with quiet_native_stderr():
-                result = self.solution.process(rgb)
-            self._started = True
-            return result
+            return self.solution.process(rgb)
 
     def close(self) -> None:
         self.solution.close()

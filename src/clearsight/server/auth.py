@@ -143,13 +143,6 @@ class KeyStore:
         """The key store of `settings`' main database (what the service and `clearsight keys` share)."""
         return cls(settings.gallery_database_url(), sqlite_synchronous=settings.gallery.sqlite_synchronous)
 
-    @classmethod
-    def for_data_dir(cls, data_dir: Path) -> KeyStore:
-        """Kept for callers written before `open(settings)`: the key store of that data dir."""
-        from ..config import get_settings
-
-        return cls.open(get_settings().model_copy(update={"data_dir": Path(data_dir)}))
-
     def close(self) -> None:
         """Release the connections; the store reconnects on next use (an app restarted in-process)."""
         self._engine.dispose()

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from clearsight.cli import app
 from clearsight.config import get_settings
 from clearsight.server.auth import KeyStore
-from clearsight.server.cli import ensure_admin_key
+from clearsight.cli.server import ensure_admin_key
 
 pytestmark = pytest.mark.unit
 
@@ -16,7 +16,7 @@ def test_first_start_creates_one_admin_key_only_once(tmp_path):
     key = ensure_admin_key(s)
     assert key and key.startswith("cs_")
     assert ensure_admin_key(s) is None  # second start: nothing new, nothing printed
-    store = KeyStore.for_data_dir(s.data_dir)
+    store = KeyStore.open(s)
     assert store.authenticate(key).role.value == "admin"
 
 

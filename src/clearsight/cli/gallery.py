@@ -6,57 +6,29 @@ Exit codes: 0 ok, 1 search found no match at any operating point, 2 bad input
 
 from __future__ import annotations
 
-import getpass
-import json
 from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from ..errors import ClearsightError
+from .common import JsonOpt, default_actor, echo_json, quiet_runtimes
 
-gallery_app = typer.Typer(help="The identity gallery: list, show, erase, purge, audit.", no_args_is_help=True)
-
-
-def _default_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
-        return "cli"
-
+if TYPE_CHECKING:
+    from ..gallery import Gallery
 
 ActorOpt = Annotated[str, typer.Option(help="who is doing this (recorded in the audit log)")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
-def _handle(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(fn)
-    def wrapper(*a: Any, **kw: Any) -> Any:
-        try:
-            return fn(*a, **kw)
-        except ClearsightError as exc:
-            typer.echo(f"clearsight: error: {exc}", err=True)
-            raise typer.Exit(exc.exit_code) from None
+def _open() -> Gallery:
+    from ..gallery import Gallery
 
-    return wrapper
-
-
-def _open():  # noqa: ANN202
-    from ..cli import _quiet_runtimes
-    from .gallery import Gallery
-
-    _quiet_runtimes()
+    quiet_runtimes()
     return Gallery.open()
 
 
-def _echo_json(obj: Any) -> None:
-    typer.echo(json.dumps(obj, indent=2, default=str))
-
-
-@_handle
 def enroll(
     images: Annotated[list[Path], typer.Argument(help="one or more photos of the same person")],
     identity: Annotated[Optional[str], typer.Option("--identity", help="existing identity id")] = None,
@@ -66,7 +38,7 @@ def enroll(
     legal_basis: Annotated[str, typer.Option(help="legal basis of that consent")] = "consent",
     granted_by: Annotated[Optional[str], typer.Option(help="who granted it (default: the actor)")] = None,
     expires: Annotated[Optional[datetime], typer.Option(help="consent expiry (ISO date/time, UTC)")] = None,
-    actor: ActorOpt = _default_actor(),
+    actor: ActorOpt = default_actor(),
     as_json: JsonOpt = False,
 ) -> None:
     """Enrol faces: detect, quality gate, embed, protect, store (consent required)."""
@@ -76,7 +48,8 @@ def enroll(
         ident = g.get_identity(identity) if identity else g.create_identity(external_id, name, actor=actor)
         if purpose:
             g.add_consent(ident.id, purpose, legal_basis, granted_by or actor, expires, actor=actor)
-        results, failed = [], 0
+        results: list[dict[str, Any]] = []
+        failed = 0
         for path in images:
             try:
                 r = g.enroll(ident.id, path, actor)
@@ -88,33 +61,32 @@ def enroll(
             except ClearsightError as exc:
                 if exc.code == "consent_required":
                     raise
-                failed += 1
+                failed += 1  # a rejected photo is an outcome of enrolment; the others still count
                 results.append({"image": str(path), "error": exc.code, "message": str(exc)})
                 if not as_json:
                     typer.echo(f"{path}: {exc}", err=True)
         if as_json:
-            _echo_json({"identity": g.get_identity(ident.id).to_dict(), "results": results})
+            echo_json({"identity": g.get_identity(ident.id).to_dict(), "results": results})
         else:
             typer.echo(f"identity {ident.id} ({ident.display_name}): {len(images) - failed} of {len(images)} enrolled")
     if failed == len(images):
         raise typer.Exit(2)
 
 
-@_handle
 def search(
     image: Annotated[Path, typer.Argument(help="photo of the person to look for")],
     purpose: Annotated[str, typer.Option(help="login | kyc | access | facepay | watchlist | photos")],
     top_k: Annotated[int, typer.Option(help="how many candidates")] = 5,
     group: Annotated[Optional[str], typer.Option(help="only this group / watchlist")] = None,
-    actor: ActorOpt = _default_actor(),
+    actor: ActorOpt = default_actor(),
     as_json: JsonOpt = False,
 ) -> None:
     """1:N search among identities consented for PURPOSE (audited)."""
     with _open() as g:
         matches = g.search(image, purpose, actor, top_k=top_k, group=group)
     if as_json:
-        _echo_json([{"identity_id": m.identity_id, "display_name": m.display_name, "similarity": round(m.similarity, 4),
-                     "operating_point": m.operating_point, "template_id": m.template_id} for m in matches])
+        echo_json([{"identity_id": m.identity_id, "display_name": m.display_name, "similarity": round(m.similarity, 4),
+                    "operating_point": m.operating_point, "template_id": m.template_id} for m in matches])
     else:
         for m in matches:
             typer.echo(f"{m.similarity:.4f}  {m.operating_point or '-':8s}  {m.identity_id}  {m.display_name}")
@@ -124,28 +96,24 @@ def search(
         raise typer.Exit(1)
 
 
-@gallery_app.command("list")
-@_handle
 def list_(offset: int = 0, limit: int = 100, as_json: JsonOpt = False) -> None:
     """Identities, oldest first."""
     with _open() as g:
         rows = g.list_identities(offset, limit)
     if as_json:
-        _echo_json([r.to_dict() for r in rows])
+        echo_json([r.to_dict() for r in rows])
         return
     for r in rows:
         typer.echo(f"{r.id}  {r.template_count:3d} templates  {r.external_id or '-':20s}  {r.display_name}")
 
 
-@gallery_app.command()
-@_handle
 def show(identity_id: str, as_json: JsonOpt = False) -> None:
     """One identity with its consents."""
     with _open() as g:
         ident = g.get_identity(identity_id)
         consents = g.list_consents(identity_id)
     if as_json:
-        _echo_json({"identity": ident.to_dict(), "consents": [c.to_dict() for c in consents]})
+        echo_json({"identity": ident.to_dict(), "consents": [c.to_dict() for c in consents]})
         return
     typer.echo(f"{ident.id}  {ident.display_name}  external_id={ident.external_id}  templates={ident.template_count}")
     for c in consents:
@@ -153,17 +121,13 @@ def show(identity_id: str, as_json: JsonOpt = False) -> None:
         typer.echo(f"  consent {c.id}: {c.purpose} ({c.legal_basis}, granted by {c.granted_by}, {state})")
 
 
-@gallery_app.command()
-@_handle
-def export(identity_id: str, actor: ActorOpt = _default_actor()) -> None:
+def export(identity_id: str, actor: ActorOpt = default_actor()) -> None:
     """Everything held about an identity, without biometric data (audited)."""
     with _open() as g:
-        _echo_json(g.export_identity(identity_id, actor))
+        echo_json(g.export_identity(identity_id, actor))
 
 
-@gallery_app.command()
-@_handle
-def erase(identity_id: str, actor: ActorOpt = _default_actor(),
+def erase(identity_id: str, actor: ActorOpt = default_actor(),
           yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False) -> None:
     """Erase an identity: templates, images, consents, index entries (audited)."""
     if not yes:
@@ -173,21 +137,17 @@ def erase(identity_id: str, actor: ActorOpt = _default_actor(),
     typer.echo(f"erased {identity_id}: {r['templates']} templates, {r['consents']} consents")
 
 
-@gallery_app.command()
-@_handle
-def purge(actor: ActorOpt = _default_actor(), as_json: JsonOpt = False) -> None:
+def purge(actor: ActorOpt = default_actor(), as_json: JsonOpt = False) -> None:
     """Apply retention: drop expired/withdrawn consents and templates without a legal basis."""
     with _open() as g:
         r = g.purge_expired(actor)
     if as_json:
-        _echo_json(r.to_dict())
+        echo_json(r.to_dict())
     else:
         typer.echo(f"purged {r.consents_purged} consents, {r.templates_purged} templates "
                    f"({r.identities_affected} identities)")
 
 
-@gallery_app.command()
-@_handle
 def audit(
     verify: Annotated[bool, typer.Option("--verify", help="check the hash chain; exit 1 if tampered")] = False,
     offset: int = 0,
@@ -200,7 +160,7 @@ def audit(
         if verify:
             v = g.verify_audit()
             if as_json:
-                _echo_json(v.to_dict())
+                echo_json(v.to_dict())
             elif v.ok:
                 typer.echo(f"audit log intact: {v.checked} entries verified")
             else:
@@ -210,15 +170,14 @@ def audit(
             return
         rows = g.audit_entries(offset, limit, newest_first=newest_first)
     if as_json:
-        _echo_json([r.to_dict() for r in rows])
+        echo_json([r.to_dict() for r in rows])
         return
     for r in rows:
         typer.echo(f"{r.seq:6d} {r.at:%Y-%m-%dT%H:%M:%S}Z {r.actor:16s} {r.action:16s} {r.purpose or '-':9s} "
                    f"{r.target or '-':32s} {r.outcome}")
 
 
-@_handle
-def rotate(actor: ActorOpt = _default_actor()) -> None:
+def rotate(actor: ActorOpt = default_actor()) -> None:
     """Re-protect every template under a new key and retire the old one."""
     with _open() as g:
         r = g.rotate_key(actor)
@@ -226,10 +185,11 @@ def rotate(actor: ActorOpt = _default_actor()) -> None:
                f"retired {', '.join(r.old_key_ids) or 'none'}")
 
 
-def register(app: typer.Typer) -> None:
-    from ..cli import keys_app
-
-    app.command()(enroll)
-    app.command()(search)
-    app.add_typer(gallery_app, name="gallery")
-    keys_app.command("rotate")(rotate)
+GALLERY_COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
+    ("list", list_),
+    ("show", show),
+    ("export", export),
+    ("erase", erase),
+    ("purge", purge),
+    ("audit", audit),
+)

@@ -1,0 +1,70 @@
+"""The `clearsight` command: a thin layer over the Python API.
+
+Every command lives in this package, one module per command group; the areas
+below hold no Typer code. Commands raise `ClearsightError`s; the root group hands
+them to `common.fail`, the one place an error becomes a message and an exit code
+(see `common` for the codes).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import typer
+
+from . import dms, effects, faces, gallery, models, server, stream
+from .common import ClearsightGroup
+
+Command = tuple[str, Callable[..., None]]
+
+app = typer.Typer(
+    cls=ClearsightGroup,
+    name="clearsight",
+    help="Open, privacy-first vision AI: faces, video analytics, driver monitoring, effects. Runs offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+COMMANDS: tuple[Command, ...] = (
+    ("detect", faces.detect),
+    ("verify", faces.verify),
+    ("models", models.models),
+    ("enroll", gallery.enroll),
+    ("search", gallery.search),
+    ("serve", server.serve),
+    ("run", stream.run),
+    ("redact", stream.redact),
+    ("dms", dms.dms),
+    ("effects", effects.effects),
+    ("build-models", models.build_models),
+)
+
+# `clearsight keys ...` gathers the template-protection key (gallery) and the API keys (service).
+GROUPS: tuple[tuple[str, str, tuple[Command, ...]], ...] = (
+    ("keys", "Keys: template-protection keys and API keys.", (("rotate", gallery.rotate), *server.API_KEY_COMMANDS)),
+    ("gallery", "The identity gallery: list, show, erase, purge, audit.", gallery.GALLERY_COMMANDS),
+)
+
+
+def _register(target: typer.Typer, commands: tuple[Command, ...]) -> None:
+    for name, callback in commands:
+        target.command(name)(callback)
+
+
+_register(app, COMMANDS)
+for _name, _help, _commands in GROUPS:
+    _group = typer.Typer(help=_help, no_args_is_help=True)
+    _register(_group, _commands)
+    app.add_typer(_group, name=_name)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+__all__ = ["app", "main"]
