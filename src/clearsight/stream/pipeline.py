@@ -113,9 +113,6 @@ class CameraPipeline:
         self.config = config
         self.name = config.name
         self._gallery = gallery
-        self.router = router or EventRouter.from_config(config.rules, config.sinks)
-        for sink, sel in extra_sinks:
-            self.router.add_sink(sink, sel, _free_name(self.router.sinks, sink.name))
         self.output_path = output_path or config.output.path
         self._source = source
         self.detector = detector or create_stage_detector(
@@ -140,13 +137,17 @@ class CameraPipeline:
                 self.filters.append(plugin)  # type: ignore[arg-type]
             else:
                 self.analysers.append(plugin)  # type: ignore[arg-type]
+        # sinks last: they open files, connections and threads, which a refused camera must not leave behind
+        self.router = router or EventRouter.from_config(config.rules, config.sinks)
+        for sink, sel in extra_sinks:
+            self.router.add_sink(sink, sel, _free_name(self.router.sinks, sink.name))
         self.annotator = annotator or Annotator()
         self.keep_preview = keep_preview
         self.latest: np.ndarray | None = None  # last output frame (annotated/redacted), for live view
         self.latest_time: float = 0.0
         self._stop = threading.Event()
         self.summary = RunSummary(self.name)
-        self._outputs: dict[str, AnalyserOutput] = {}
+        self._outputs: list[AnalyserOutput] = [EMPTY_OUTPUT] * len(self.analysers)  # the latest, per analyser
         self.running = False
         self._active_source: VideoSource | None = None
 
@@ -247,9 +248,9 @@ class CameraPipeline:
                             self.emit(ev.make_event(etype, self.name, t, (tr.track_id,), None, frame=frame.index, **data))
                     view = FrameView(self.name, frame, tuple(tracks), tuple(obs), True)
                     t3 = time.perf_counter()
-                    for a in self.analysers:
+                    for i, a in enumerate(self.analysers):
                         out = a.analyse(view)
-                        self._outputs[a.name] = out
+                        self._outputs[i] = out
                         for e in out.events:
                             self.emit(e)
                     stage["analyse"] += time.perf_counter() - t3
@@ -316,7 +317,7 @@ class CameraPipeline:
     # -- drawing ------------------------------------------------------------------
     def annotate(self, rgb: np.ndarray, tracks: Sequence[Tracked], monitor: GeometryMonitor | None) -> np.ndarray:
         """The output frame with tracks, zones, lines and the analysers' labels and overlays drawn."""
-        return self.annotator.draw(rgb, tracks, monitor, (self._outputs.get(a.name, EMPTY_OUTPUT) for a in self.analysers))
+        return self.annotator.draw(rgb, tracks, monitor, self._outputs)
 
 
 def run_camera(config: CameraConfig, *, max_frames: int | None = None, **kwargs: Any) -> RunSummary:

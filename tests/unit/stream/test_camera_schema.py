@@ -80,3 +80,25 @@ def test_cli_events_file_coexists_with_a_jsonl_sink_of_the_camera_file(tmp_path)
     cli_lines = [json.loads(x) for x in (tmp_path / "cli.jsonl").read_text().splitlines()]
     assert [e["type"] for e in yaml_lines] == ["zone.enter", "alert"]  # the rule still addresses the camera file's sink
     assert [e["type"] for e in cli_lines] == ["zone.enter"]  # every event; the alert went where its rule sends it
+
+
+def test_a_registered_detector_without_an_options_model_gets_one_from_its_signature():
+    from clearsight.stream.detectors import register_stage_detector
+
+    @register_stage_detector("test-signature-detector")
+    class _Det:
+        name, label = "test-signature-detector", "person"
+
+        def __init__(self, min_score: float = 0.5, stride: int = 8, fast: bool = False) -> None:
+            self.stride, self.fast = stride, fast
+
+        def detect(self, rgb):
+            return []
+
+    assert set(detector_options_model("test-signature-detector").model_fields) == {"stride", "fast"}
+    cfg = parse_camera({"name": "c", "source": "x.mp4",
+                        "detect": {"detector": "test-signature-detector", "options": {"stride": 4}}})
+    assert create_stage_detector(cfg.detect.detector, **cfg.detect.options).stride == 4
+    with pytest.raises(CameraConfigError, match="stride"):
+        parse_camera({"name": "c", "source": "x.mp4",
+                      "detect": {"detector": "test-signature-detector", "options": {"stride": "wide"}}})
