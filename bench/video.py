@@ -30,7 +30,7 @@ from _common import DATA, require_data, table  # noqa: E402
 from clearsight.face.pipeline import FacePipeline  # noqa: E402
 from clearsight.rules import MemorySink  # noqa: E402
 from clearsight.stream.config import parse_camera  # noqa: E402
-from clearsight.stream.pipeline import CameraPipeline  # noqa: E402
+from clearsight.apps.compose import build_pipeline  # noqa: E402 - pipelines with the app plug-ins (watchlist)
 from clearsight.stream.recognition import MemoryIdentifier  # noqa: E402
 from clearsight.stream.synthetic import background, crossing_scene, lfw_identities, make_sprite  # noqa: E402
 
@@ -88,7 +88,7 @@ def _real_templates(fp: FacePipeline) -> list[tuple[np.ndarray, str]]:
 
 # ----------------------------------------------------------------------------- 1. throughput
 def run_pipeline(video: Path, cfg: dict, **kw) -> tuple[float, object]:
-    pipe = CameraPipeline(parse_camera({"name": "bench", "source": str(video), **cfg}), **kw)
+    pipe = build_pipeline(parse_camera({"name": "bench", "source": str(video), **cfg}), **kw)
     s = pipe.run()
     pipe.close()
     return s.fps, s
@@ -146,7 +146,7 @@ def bench_streams(quick: bool) -> None:
     rows = []
     for every_n in (1, 3):
         for n in (1, 2, 3, 4, 6, 8):
-            pipes = [CameraPipeline(parse_camera({"name": f"s{i}", "source": str(video), "detect": {"every_n": every_n},
+            pipes = [build_pipeline(parse_camera({"name": f"s{i}", "source": str(video), "detect": {"every_n": every_n},
                                                   "source_options": {"realtime": True, "drop": "latest", "loop": True}}))
                      for i in range(n)]
             threads = [threading.Thread(target=p.run, daemon=True) for p in pipes]
@@ -201,7 +201,7 @@ def bench_latency(quick: bool) -> None:
         cfg = {"name": "lat", "source": str(video), "detect": {"every_n": every_n},
                "source_options": {"realtime": True, "drop": "latest"},
                "sinks": [{"type": "webhook", "url": url, "events": ["face.seen"], "snapshot": True, "backoff_s": 0.1}]}
-        pipe = CameraPipeline(parse_camera(cfg))
+        pipe = build_pipeline(parse_camera(cfg))
         t_start = time.time()
         pipe.run()
         for sink, _ in pipe.router.sinks.values():
@@ -291,7 +291,7 @@ def bench_watchlist(quick: bool) -> None:
         listed_names = {n for n, _ in listed}
         ident = gallery_10k(fp, listed, 2_000)
         mem = MemorySink()
-        pipe = CameraPipeline(parse_camera({"name": "wl", "source": str(video), "watchlist": {"samples": 3}}),
+        pipe = build_pipeline(parse_camera({"name": "wl", "source": str(video), "watchlist": {"samples": 3}}),
                               watchlist_identifier=ident, extra_sinks=[(mem, "all")])
         pipe.run()
         pipe.close()

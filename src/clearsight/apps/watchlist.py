@@ -13,17 +13,20 @@ Unknown people produce no event at all.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..rules.events import WATCHLIST_MATCH
+from ..stream.analysers import PluginContext, register_analyser
 from ..stream.config import WatchlistConfig
-from ..stream.pipeline import RecognitionAnalyser
-from ..stream.recognition import GalleryIdentifier, Identifier, TrackRecognizer
+from ..stream.recognition import GalleryIdentifier, Identifier, RecognitionAnalyser, TrackRecognizer
+
+if TYPE_CHECKING:
+    from ..gallery import Gallery
 
 
 class WatchlistAnalyser(RecognitionAnalyser):
     @classmethod
-    def from_config(cls, camera: str, config: WatchlistConfig, *, gallery: Any | None = None,
+    def from_config(cls, camera: str, config: WatchlistConfig, *, gallery: Gallery | None = None,
                     identifier: Identifier | None = None, snapshots: bool = True) -> WatchlistAnalyser:
         pipeline = None
         if identifier is None:
@@ -33,15 +36,25 @@ class WatchlistAnalyser(RecognitionAnalyser):
                 gallery = Gallery.open()
             identifier = GalleryIdentifier(gallery, "watchlist", actor=f"camera:{camera}", group=config.group)
             # the gallery's own embedder: templates of another model would not be comparable
-            pipeline = getattr(gallery, "pipeline", None)
+            pipeline = gallery.pipeline
         recognizer = TrackRecognizer(identifier, config, pipeline=pipeline)
         return cls(camera, recognizer, event_type=WATCHLIST_MATCH, alert_unknown=False, snapshots=snapshots,
-                   extra={"group": config.group})
+                   extra={"group": config.group}, name="watchlist")
 
     @property
     def alerts(self) -> dict[int, str]:
         """track id -> identity id of every alert raised so far."""
         return {tid: d.identity_id for tid, d in self.decisions.items() if d.known and d.identity_id}
+
+
+def _watchlist(config: WatchlistConfig, ctx: PluginContext) -> WatchlistAnalyser:
+    identifier = ctx.identifier("watchlist")
+    return WatchlistAnalyser.from_config(ctx.camera, config, gallery=None if identifier else ctx.gallery(),
+                                         identifier=identifier, snapshots=ctx.snapshots)
+
+
+register_analyser("watchlist", _watchlist, WatchlistConfig,
+                  description="Alert once per track when a face is an identity on the watchlist.")
 
 
 __all__ = ["WatchlistAnalyser"]

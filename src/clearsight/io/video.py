@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 
@@ -88,6 +88,72 @@ class SourceStats:
     reconnects: int = 0
     down_since: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- the frame queue
+T = TypeVar("T")
+
+
+class FrameQueue(Generic[T]):
+    """The platform's one bounded hand-over between a producer thread and a consumer.
+
+    `drop="latest"`: when full, the oldest item is dropped (and counted) so the
+    consumer always gets the newest; a live camera never builds up lag.
+    `drop="none"`: the producer waits for room, so nothing is lost (files, tests).
+    `close()` wakes everyone; `get()` then drains what is left and returns None.
+    """
+
+    def __init__(self, maxsize: int = 1, drop: DropPolicy = "latest") -> None:
+        if drop not in ("latest", "none"):
+            raise InputError(f"unknown drop policy {drop!r}; choose latest or none")
+        self.maxsize = max(1, int(maxsize))
+        self.drop = drop
+        self._items: collections.deque[T] = collections.deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self.dropped = 0
+
+    def put(self, item: T) -> bool:
+        """Add `item`; False when the queue was closed (the item is discarded)."""
+        with self._cond:
+            if self.drop == "none":
+                while len(self._items) >= self.maxsize and not self._closed:
+                    self._cond.wait(0.1)
+            elif len(self._items) >= self.maxsize:
+                self._items.popleft()
+                self.dropped += 1
+            if self._closed:
+                return False
+            self._items.append(item)
+            self._cond.notify_all()
+            return True
+
+    def get(self, timeout: float | None = None) -> T | None:
+        """The oldest waiting item; None once closed and empty, or when `timeout` passes."""
+        end = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self._items and not self._closed:
+                left = None if end is None else end - time.monotonic()
+                if left is not None and left <= 0:
+                    return None
+                self._cond.wait(0.2 if left is None else min(0.2, left))
+            if not self._items:
+                return None
+            item = self._items.popleft()
+            self._cond.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 # --------------------------------------------------------------------------- readers
@@ -284,9 +350,10 @@ class FileSource(VideoSource):
 
 
 class ImageFolderSource(VideoSource):
-    """A folder of images in natural sort order, played at `fps`."""
+    """A folder of images in natural sort order, played at `fps` (again and again with `loop`)."""
 
-    def __init__(self, folder: str | Path, *, name: str | None = None, fps: float = 10.0, start_time: float | None = None) -> None:
+    def __init__(self, folder: str | Path, *, name: str | None = None, fps: float = 10.0, start_time: float | None = None,
+                 loop: bool = False) -> None:
         p = Path(folder)
         super().__init__(name or p.name)
         if not p.is_dir():
@@ -298,23 +365,31 @@ class ImageFolderSource(VideoSource):
             raise InputError("fps must be positive")
         self.fps = float(fps)
         self.start_time = start_time
+        self.loop = loop
         self.frames_total = len(self.files)
 
     def frames(self) -> Iterator[Frame]:
         from .image import load_image
 
         t0 = self.start_time if self.start_time is not None else time.time()
-        for i, f in enumerate(self.files):
-            try:
-                rgb = load_image(f)
-            except ClearsightError:
-                self.stats.dropped += 1  # one unreadable file must not end the sequence
-                continue
-            self.stats.decoded += 1
-            self.stats.delivered += 1
-            if self.size is None:
-                self.size = (rgb.shape[1], rgb.shape[0])
-            yield Frame(rgb, i, i / self.fps, t0 + i / self.fps, self.name)
+        i = 0  # keeps counting across passes: index and time never go back
+        while True:
+            decoded_before = self.stats.decoded
+            for f in self.files:
+                try:
+                    rgb = load_image(f)
+                except ClearsightError:
+                    self.stats.dropped += 1  # one unreadable file must not end the sequence
+                    i += 1
+                    continue
+                self.stats.decoded += 1
+                self.stats.delivered += 1
+                if self.size is None:
+                    self.size = (rgb.shape[1], rgb.shape[0])
+                yield Frame(rgb, i, i / self.fps, t0 + i / self.fps, self.name)
+                i += 1
+            if not self.loop or self.stats.decoded == decoded_before:
+                return
 
 
 class LiveSource(VideoSource):
@@ -354,10 +429,8 @@ class LiveSource(VideoSource):
         self.backoff_max = backoff_max
         self.max_attempts = max_attempts
         self.on_status = on_status
-        self._buf: collections.deque[Frame] = collections.deque(maxlen=1 if drop == "latest" else max(1, buffer))
-        self._cond = threading.Condition()
+        self._queue: FrameQueue[Frame] = FrameQueue(1 if drop == "latest" else buffer, drop)
         self._stop = threading.Event()
-        self._ended = False
         self._error: ClearsightError | None = None
         self._thread: threading.Thread | None = None
         self._connected_once = False
@@ -441,20 +514,12 @@ class LiveSource(VideoSource):
             self._status("camera.down", reason=reason)
 
     def _push(self, frame: Frame) -> None:
-        with self._cond:
-            if self.drop == "none":
-                while len(self._buf) >= (self._buf.maxlen or 1) and not self._stop.is_set():
-                    self._cond.wait(0.1)
-            elif len(self._buf) == self._buf.maxlen:
-                self.stats.dropped += 1
-            self._buf.append(frame)
-            self._cond.notify_all()
+        self._queue.put(frame)
+        self.stats.dropped = self._queue.dropped
 
     def _finish(self, error: ClearsightError | None) -> None:
-        with self._cond:
-            self._error = error
-            self._ended = True
-            self._cond.notify_all()
+        self._error = error
+        self._queue.close()
 
     # -- consumer -------------------------------------------------------------
     def start(self) -> None:
@@ -465,25 +530,17 @@ class LiveSource(VideoSource):
     def frames(self) -> Iterator[Frame]:
         self.start()
         while True:
-            with self._cond:
-                while not self._buf and not self._ended and not self._stop.is_set():
-                    self._cond.wait(0.2)
-                if self._stop.is_set() and not self._buf:
-                    return
-                if self._buf:
-                    frame = self._buf.popleft()
-                    self._cond.notify_all()
-                elif self._error is not None:
+            frame = self._queue.get()
+            if frame is None:  # closed and drained: stopped, ended, or failed for good
+                if self._error is not None and not self._stop.is_set():
                     raise self._error
-                else:
-                    return
+                return
             self.stats.delivered += 1
             yield frame
 
     def close(self) -> None:
         self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
+        self._queue.close()
         if self._thread is not None:
             self._thread.join(timeout=self.timeout_s + 2)
 
@@ -521,7 +578,7 @@ def open_source(
         return src
     p = Path(s).expanduser()
     if p.is_dir():
-        return ImageFolderSource(p, name=name, fps=fps or 10.0)
+        return ImageFolderSource(p, name=name, fps=fps or 10.0, loop=loop)
     if not p.exists():
         raise VideoSourceError(f"video source not found: {s} (give a file, an image folder, a stream URL or webcam:N)")
     return FileSource(p, name=name, realtime=bool(realtime), drop=drop, backend=backend, loop=loop)
@@ -531,6 +588,7 @@ __all__ = [
     "DropPolicy",
     "FileSource",
     "Frame",
+    "FrameQueue",
     "ImageFolderSource",
     "LiveSource",
     "SourceStats",

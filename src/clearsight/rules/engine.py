@@ -47,21 +47,30 @@ class RuleError(InputError):
 
 
 class CountCondition(BaseModel):
+    """Fire only when enough matching events happen within a time window."""
+
     model_config = ConfigDict(extra="forbid")
-    at_least: int = Field(ge=1)
-    within_s: float = Field(gt=0)
-    # count distinct tracks instead of events (5 people, not 5 events of one person)
-    distinct_tracks: bool = False
+    at_least: int = Field(ge=1, description="Least number of matching events (or distinct tracks) in the window.")
+    within_s: float = Field(gt=0, description="Length of the sliding window, in seconds.")
+    distinct_tracks: bool = Field(default=False, description="Count distinct tracks instead of events (5 people, "
+                                  "not 5 events of one person).")
 
 
 class Condition(BaseModel):
+    """Which events a rule is about; every given criterion must hold."""
+
     model_config = ConfigDict(extra="forbid")
-    type: str | list[str]  # exact names or glob patterns ("zone.*")
-    camera: str | list[str] | None = None
-    zone: str | list[str] | None = None  # matched against data.zone (zones and lines)
-    fields: dict[str, Any] = Field(default_factory=dict)  # {path: value | {op: value}}
-    min_duration: float | None = Field(default=None, ge=0)  # data.duration_s >= this
-    count: CountCondition | None = None
+    type: str | list[str] = Field(description="Event type(s): exact names or glob patterns such as `zone.*`.")
+    camera: str | list[str] | None = Field(default=None, description="Camera name(s) or patterns; null: any camera.")
+    zone: str | list[str] | None = Field(default=None, description="Zone or line name(s) or patterns, matched "
+                                         "against the event's `zone`; null: any.")
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="Conditions on event data: {dotted.path: value} for equality or "
+        "{dotted.path: {operator: value}} with operators " + ", ".join(OPS) + ".")
+    min_duration: float | None = Field(default=None, ge=0, description="The event's `duration_s` must be at least "
+                                       "this many seconds.")
+    count: CountCondition | None = Field(default=None, description="Fire only when enough matching events happen "
+                                         "within a window; null: every matching event.")
 
     @field_validator("fields")
     @classmethod
@@ -75,21 +84,27 @@ class Condition(BaseModel):
 
 
 class Rule(BaseModel):
+    """An alert rule: when matching events happen, send an `alert` event to sinks."""
+
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
-    when: Condition
-    cooldown_s: float = Field(default=0.0, ge=0)
-    # cool-down per camera (default) or per (camera, track): one alert per person
-    cooldown_scope: Literal["camera", "track"] = "camera"
-    actions: list[str] | None = None  # sink names; None = every sink
-    severity: Literal["info", "warning", "critical"] = "warning"
-    enabled: bool = True
-    description: str = ""
+    name: str = Field(min_length=1, max_length=100, description="Unique rule name; alerts carry it as `rule`.")
+    when: Condition = Field(description="Which events fire the rule.")
+    cooldown_s: float = Field(default=0.0, ge=0, description="Seconds to stay quiet after firing.")
+    cooldown_scope: Literal["camera", "track"] = Field(
+        default="camera", description="Cool down per camera, or per (camera, track): one alert per person.")
+    actions: list[str] | None = Field(default=None, description="Names of the sinks that receive the alert; null: "
+                                      "every sink.")
+    severity: Literal["info", "warning", "critical"] = Field(default="warning", description="Severity the alert "
+                                                             "carries.")
+    enabled: bool = Field(default=True, description="False keeps the rule but never fires it.")
+    description: str = Field(default="", description="Free text for people reading the rule.")
 
 
 class RuleSet(BaseModel):
+    """A rules file: a list of rules with unique names."""
+
     model_config = ConfigDict(extra="forbid")
-    rules: list[Rule] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list, description="The rules, evaluated in order.")
 
     @model_validator(mode="after")
     def _unique(self) -> RuleSet:
@@ -260,4 +275,4 @@ class RuleEngine:
         return fired
 
 
-__all__ = ["Condition", "CountCondition", "Rule", "RuleEngine", "RuleError", "load_rules", "matches", "parse_rules"]
+__all__ = ["Condition", "CountCondition", "Rule", "RuleEngine", "RuleSet", "RuleError", "load_rules", "matches", "parse_rules"]

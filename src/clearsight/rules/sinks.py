@@ -445,23 +445,29 @@ class SinkConfig(BaseModel):
     """One sink in a camera file: `{type: webhook, url: ..., name: ops-webhook}`."""
 
     model_config = ConfigDict(extra="forbid")
-    type: Literal["store", "jsonl", "webhook", "mqtt", "sse"]
-    name: str | None = None
-    # which events reach it without a rule: all events (default for store/jsonl/sse), none (alerts only; default
-    # for webhook/mqtt) or a list of type patterns
-    events: Literal["all", "none"] | list[str] | None = None
-    url: str | None = None  # store: database URL; webhook: endpoint
-    path: str | None = None  # jsonl
-    host: str = "127.0.0.1"  # mqtt
-    port: int = Field(default=1883, ge=1, le=65535)
-    topic: str = "clearsight"
-    username: str | None = None
-    password: str | None = None
-    retries: int = Field(default=5, ge=0, le=50)
-    backoff_s: float = Field(default=0.5, gt=0)
-    timeout_s: float = Field(default=5.0, gt=0)
-    headers: dict[str, str] = Field(default_factory=dict)
-    snapshot: bool | None = None
+    type: Literal["store", "jsonl", "webhook", "mqtt", "sse"] = Field(
+        description="store: the events database; jsonl: a JSON-lines file; webhook: HTTP POST; mqtt: a broker; "
+        "sse: the console's live feed.")
+    name: str | None = Field(default=None, description="Name rules use in `actions`; default: the type. Two sinks "
+                             "of one type need distinct names.")
+    events: Literal["all", "none"] | list[str] | None = Field(
+        default=None, description="Events it receives without a rule: all, none (alerts only) or a list of type "
+        "patterns; default: all for store/jsonl/sse, none for webhook/mqtt.")
+    url: str | None = Field(default=None, description="store: database URL (default: the configured events "
+                            "database); webhook: the endpoint.")
+    path: str | None = Field(default=None, description="jsonl: the file, relative to the camera file.")
+    host: str = Field(default="127.0.0.1", description="mqtt: broker host.")
+    port: int = Field(default=1883, ge=1, le=65535, description="mqtt: broker port.")
+    topic: str = Field(default="clearsight", description="mqtt: topic prefix; messages go to <topic>/<camera>/<type>.")
+    username: str | None = Field(default=None, description="mqtt: user name.")
+    password: str | None = Field(default=None, description="mqtt: password.")
+    retries: int = Field(default=5, ge=0, le=50, description="webhook/mqtt: delivery attempts after the first.")
+    backoff_s: float = Field(default=0.5, gt=0, description="webhook/mqtt: first retry delay in seconds; doubles "
+                             "per retry.")
+    timeout_s: float = Field(default=5.0, gt=0, description="webhook: seconds to wait for an answer.")
+    headers: dict[str, str] = Field(default_factory=dict, description="webhook: extra HTTP headers.")
+    snapshot: bool | None = Field(default=None, description="Include the event's JPEG snapshot; default: yes for "
+                                  "store and webhook, no otherwise.")
 
     @property
     def sink_name(self) -> str:

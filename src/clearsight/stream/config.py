@@ -7,7 +7,8 @@ Example (see `examples/cameras/`)::
     source_options: {realtime: true, drop: latest}
     detect: {detector: mediapipe, every_n: 2}
     track: {lost_s: 1.0}
-    watchlist: {group: banned, operating_point: strict}
+    watchlist: {group: banned, operating_point: strict}   # analyser plug-ins by section name
+    redact: {mode: blur}                                    # a frame-filter plug-in
     zones:
       - {name: door, polygon: [[0.7, 0.2], [1.0, 0.2], [1.0, 1.0], [0.7, 1.0]], normalized: true, dwell_s: 20}
     lines:
@@ -32,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import InputError
 from ..rules.engine import Rule, format_validation_error
 from ..rules.sinks import SinkConfig
+from .detectors import validate_detector_options
 
 
 class CameraConfigError(InputError):
@@ -45,81 +47,143 @@ class _Strict(BaseModel):
 
 
 class ReconnectConfig(_Strict):
-    max_attempts: int | None = Field(default=None, ge=1)  # None: keep trying for ever
-    backoff_initial_s: float = Field(default=0.5, gt=0)
-    backoff_max_s: float = Field(default=10.0, gt=0)
-    timeout_s: float = Field(default=5.0, gt=0)
+    """How a live source that drops is reconnected (files never reconnect)."""
+
+    max_attempts: int | None = Field(
+        default=None, ge=1, description="Failed connection attempts in a row before the camera gives up; "
+        "null keeps trying for ever.")
+    backoff_initial_s: float = Field(default=0.5, gt=0, description="Seconds before the first retry; doubles per retry.")
+    backoff_max_s: float = Field(default=10.0, gt=0, description="Longest wait between retries, in seconds.")
+    timeout_s: float = Field(default=5.0, gt=0, description="Seconds to wait for a connection or a frame before "
+                             "counting the attempt as failed.")
 
 
 class SourceOptions(_Strict):
-    realtime: bool | None = None  # files: pace like a camera (live sources always are)
-    drop: Literal["latest", "none"] = "latest"
-    fps: float | None = Field(default=None, gt=0)  # image folders
-    loop: bool = False
-    backend: Literal["auto", "pyav", "opencv"] = "auto"
-    reconnect: ReconnectConfig = ReconnectConfig()
-    max_frames: int | None = Field(default=None, ge=1)
+    """How frames are read from the source."""
+
+    realtime: bool | None = Field(
+        default=None, description="Files only: pace frames by their timestamps like a camera (live sources always "
+        "are). Null means false for files.")
+    drop: Literal["latest", "none"] = Field(
+        default="latest", description="`latest`: skip frames the pipeline is too slow for (never fall behind); "
+        "`none`: process every frame in order.")
+    fps: float | None = Field(default=None, gt=0, description="Image folders only: frames per second to play at "
+                              "(default 10).")
+    loop: bool = Field(default=False, description="Files and image folders: start again at the end, for ever.")
+    backend: Literal["auto", "pyav", "opencv"] = Field(
+        default="auto", description="Decoder: `auto` tries PyAV (FFmpeg) first and falls back to OpenCV.")
+    reconnect: ReconnectConfig = Field(default=ReconnectConfig(), description="Reconnection of live sources.")
+    max_frames: int | None = Field(default=None, ge=1, description="Stop after this many processed frames "
+                                   "(null: until the source ends).")
 
 
 class DetectConfig(_Strict):
-    detector: str = "mediapipe"  # face detectors, or "opencv-hog-people" / object detectors
-    every_n: int = Field(default=1, ge=1, le=100)
-    min_score: float = Field(default=0.5, ge=0, le=1)
-    max_side: int | None = Field(default=None, ge=64)  # downscale frames before detection
-    options: dict[str, Any] = Field(default_factory=dict)
+    """The detection stage: which detector, how often, on what size."""
+
+    detector: str = Field(
+        default="mediapipe", description="Detector by registry name: a face detector (mediapipe, centerface, "
+        "dlib-hog) or a person detector (opencv-hog-people).")
+    every_n: int = Field(default=1, ge=1, le=100, description="Detect on every n-th processed frame; tracks carry "
+                         "over in between.")
+    min_score: float = Field(default=0.5, ge=0, le=1, description="Detections scored below this are dropped.")
+    max_side: int | None = Field(default=None, ge=64, description="Downscale frames so their longest side is at most "
+                                 "this many pixels before detection (boxes are scaled back).")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Detector-specific options, validated against the chosen detector's own "
+        "schema (e.g. centerface: {max_side: 960}).")
+
+    @model_validator(mode="after")
+    def _options_fit_the_detector(self) -> DetectConfig:
+        self.options = validate_detector_options(self.detector, self.options)
+        return self
 
 
 class TrackConfig(_Strict):
-    enabled: bool = True
-    lost_s: float = Field(default=1.0, gt=0)  # a track unseen this long has ended
-    activation_threshold: float = Field(default=0.5, ge=0, le=1)
-    high_conf_threshold: float = Field(default=0.6, ge=0, le=1)
-    min_iou: float = Field(default=0.1, ge=0, le=1)
-    min_frames: int = Field(default=1, ge=1)
+    """Multi-object tracking (ByteTrack): one id per person or face across frames."""
+
+    enabled: bool = Field(default=True, description="False: every detection is its own one-frame track.")
+    lost_s: float = Field(default=1.0, gt=0, description="A track unseen for this many seconds has ended.")
+    activation_threshold: float = Field(default=0.5, ge=0, le=1, description="Least detection score that starts a "
+                                        "new track.")
+    high_conf_threshold: float = Field(default=0.6, ge=0, le=1, description="Detections at or above this score are "
+                                       "matched first (ByteTrack's high-confidence pass).")
+    min_iou: float = Field(default=0.1, ge=0, le=1, description="Least box overlap for a detection to continue a "
+                           "track.")
+    min_frames: int = Field(default=1, ge=1, description="Frames a track must be seen before it is reported.")
 
 
 class RecognizeConfig(_Strict):
     """Per-track identification: best-quality samples, one decision by vote."""
 
-    samples: int = Field(default=3, ge=1, le=20)  # decide once this many good samples exist
-    min_quality: float = Field(default=0.35, ge=0, le=1)
-    operating_point: str = "balanced"
-    min_votes: int | None = Field(default=None, ge=1)  # default: majority of samples
-    embedder: str | None = None
-    sample_every_n: int = Field(default=1, ge=1)  # consider every n-th detection of a track
+    samples: int = Field(default=3, ge=1, le=20, description="Decide once this many good-quality face samples of "
+                         "a track exist (or when the track ends).")
+    min_quality: float = Field(default=0.35, ge=0, le=1, description="Face samples below this quality score are "
+                               "not used.")
+    operating_point: str = Field(default="balanced", description="Similarity threshold by name: strict | balanced "
+                                 "| lenient (false-match rates 1e-4 | 1e-3 | 1e-2).")
+    min_votes: int | None = Field(default=None, ge=1, description="Samples that must agree on one identity; null: a "
+                                  "majority of the samples.")
+    embedder: str | None = Field(default=None, description="Face embedder by registry name; null: the gallery's "
+                                 "own (templates of another model would not compare).")
+    sample_every_n: int = Field(default=1, ge=1, description="Consider every n-th detection of a track as a sample.")
 
 
 class WatchlistConfig(RecognizeConfig):
-    enabled: bool = True
-    group: str | None = None  # a gallery group; None = every identity with watchlist consent
-    purpose: Literal["watchlist"] = "watchlist"
+    """Alert when a tracked face is an identity on a watchlist (one alert per track)."""
+
+    enabled: bool = Field(default=True, description="False keeps the section but runs no watchlist.")
+    group: str | None = Field(default=None, description="Only identities in this gallery group can alert; null: "
+                              "every identity with a valid watchlist consent.")
+    purpose: Literal["watchlist"] = Field(default="watchlist", description="The consent purpose searched (always "
+                                          "`watchlist`).")
 
 
 class RedactConfig(_Strict):
-    enabled: bool = True
-    mode: Literal["blur", "pixelate", "fill"] = "blur"
-    # identities who consented to appear (purpose `photos`) stay visible; empty = redact everyone
-    keep_consented: bool = False
-    consent_purpose: str = "photos"
-    margin: float = Field(default=0.25, ge=0, le=2)
-    detector: str = "centerface"
-    min_score: float = Field(default=0.3, ge=0.05, le=1)
-    hold_frames: int = Field(default=3, ge=1, le=50)  # keep redacting a face's last boxes this many frames
+    """Blur every face in the output, except people who consented to appear."""
+
+    enabled: bool = Field(default=True, description="False keeps the section but redacts nothing.")
+    mode: Literal["blur", "pixelate", "fill"] = Field(default="blur", description="How a face is made "
+                                                      "unrecognisable.")
+    keep_consented: bool = Field(default=False, description="Leave visible the tracks identified as people with a "
+                                 "valid consent for `consent_purpose` (needs the gallery); false redacts everyone.")
+    consent_purpose: str = Field(default="photos", description="The consent purpose that means 'may appear'.")
+    operating_point: str | None = Field(
+        default=None, description="Similarity threshold that keeps a consented person visible; null: the gallery's "
+        "configured operating point (`face.operating_point`), the decision the rest of the platform uses.")
+    margin: float = Field(default=0.25, ge=0, le=2, description="Grow each face box by this fraction before "
+                          "redacting.")
+    detector: str = Field(default="centerface", description="Face detector run on every frame for redaction.")
+    min_score: float = Field(default=0.3, ge=0.05, le=1, description="Detection threshold; low on purpose (a false "
+                             "positive blurs a patch of wall, a miss exposes a person).")
+    hold_frames: int = Field(default=3, ge=1, le=50, description="Keep redacting a face's last boxes this many frames "
+                             "after the detector lost it.")
 
 
 class ZoneConfig(_Strict):
-    name: str = Field(min_length=1, max_length=100)
-    polygon: list[tuple[float, float]] = Field(min_length=3)
-    normalized: bool = False
-    dwell_s: float | None = Field(default=None, gt=0)  # emit zone.dwell once per stay after this long
-    anchor: Literal["center", "bottom"] | None = None  # default: center for faces, bottom (feet) for people
+    """A polygon: enter, exit and dwell events for tracks inside it."""
+
+    name: str = Field(min_length=1, max_length=100, description="Unique among the camera's zones and lines; events "
+                      "carry it as `zone`.")
+    polygon: list[tuple[float, float]] = Field(min_length=3, description="Corners as [x, y] pairs, in pixels or "
+                                               "normalised 0..1 (see `normalized`).")
+    normalized: bool = Field(default=False, description="Coordinates are fractions of the frame width and height.")
+    dwell_s: float | None = Field(default=None, gt=0, description="Emit `zone.dwell` once per stay after this many "
+                                  "seconds; null: no dwell events.")
+    anchor: Literal["center", "bottom"] | None = Field(
+        default=None, description="Which point of a box must be inside: its center or its bottom (feet); null: "
+        "center for faces, bottom for people.")
 
 
 class LineConfig(_Strict):
-    name: str = Field(min_length=1, max_length=100)
-    points: list[tuple[float, float]] = Field(min_length=2, max_length=2)
-    normalized: bool = False
-    anchor: Literal["center", "bottom"] | None = None
+    """A segment: `line.cross` events with the direction when a track crosses it."""
+
+    name: str = Field(min_length=1, max_length=100, description="Unique among the camera's zones and lines; events "
+                      "carry it as `zone`.")
+    points: list[tuple[float, float]] = Field(min_length=2, max_length=2, description="The two end points as [x, y] "
+                                              "pairs, in pixels or normalised 0..1.")
+    normalized: bool = Field(default=False, description="Coordinates are fractions of the frame width and height.")
+    anchor: Literal["center", "bottom"] | None = Field(default=None, description="Which point of a box crosses: center "
+                                                       "or bottom; null: center for faces, bottom for people.")
 
     @field_validator("points")
     @classmethod
@@ -130,10 +194,14 @@ class LineConfig(_Strict):
 
 
 class OutputConfig(_Strict):
-    annotate: bool = True
-    path: str | None = None  # annotated video file
-    snapshots: bool = True  # attach a JPEG crop to track/identity events
-    face_seen: Literal["per_track", "off"] = "per_track"
+    """What the camera produces besides events."""
+
+    annotate: bool = Field(default=True, description="Draw tracks, zones and labels on the output frames.")
+    path: str | None = Field(default=None, description="Write the output frames to this video file (MP4); relative "
+                             "to the camera file.")
+    snapshots: bool = Field(default=True, description="Attach a JPEG crop to track and identity events.")
+    face_seen: Literal["per_track", "off"] = Field(default="per_track", description="Emit `face.seen` / "
+                                                   "`track.start` once per new track, or never.")
 
     @field_validator("face_seen", mode="before")
     @classmethod
@@ -145,20 +213,29 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 
 
 class CameraConfig(_Strict):
-    name: str
-    source: str | int
-    source_options: SourceOptions = SourceOptions()
-    detect: DetectConfig = DetectConfig()
-    track: TrackConfig = TrackConfig()
-    recognize: RecognizeConfig | None = None  # identify against the whole gallery (purpose `access` by default)
-    recognize_purpose: str = "access"
-    watchlist: WatchlistConfig | None = None
-    redact: RedactConfig | None = None
-    zones: list[ZoneConfig] = Field(default_factory=list)
-    lines: list[LineConfig] = Field(default_factory=list)
-    rules: list[Rule] = Field(default_factory=list)
-    sinks: list[SinkConfig] = Field(default_factory=list)
-    output: OutputConfig = OutputConfig()
+    """One camera: where frames come from, what runs on them, and where events go."""
+
+    name: str = Field(description="Unique camera name: letters, digits, '.', '_' or '-' (at most 100).")
+    source: str | int = Field(description="A video file, a folder of images, an rtsp/http(s) URL, `webcam:N` or a "
+                              "device number; relative paths are resolved against the camera file.")
+    source_options: SourceOptions = Field(default=SourceOptions(), description="How frames are read.")
+    detect: DetectConfig = Field(default=DetectConfig(), description="The detection stage.")
+    track: TrackConfig = Field(default=TrackConfig(), description="The tracking stage.")
+    recognize: RecognizeConfig | None = Field(default=None, description="Identify each face track against the whole "
+                                              "gallery (analyser plug-in `recognize`); null: no recognition.")
+    recognize_purpose: str = Field(default="access", description="The consent purpose `recognize` searches under.")
+    watchlist: WatchlistConfig | None = Field(default=None, description="Watchlist alerts (analyser plug-in "
+                                              "`watchlist`); null: none.")
+    redact: RedactConfig | None = Field(default=None, description="Face redaction of the output (frame filter "
+                                        "plug-in `redact`); null: none.")
+    analysers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Further analyser or frame-filter plug-ins by registered name, each with "
+        "its own settings (validated against the plug-in's schema).")
+    zones: list[ZoneConfig] = Field(default_factory=list, description="Polygons for enter/exit/dwell events.")
+    lines: list[LineConfig] = Field(default_factory=list, description="Segments for crossing events.")
+    rules: list[Rule] = Field(default_factory=list, description="Alert rules evaluated over this camera's events.")
+    sinks: list[SinkConfig] = Field(default_factory=list, description="Where events and alerts go.")
+    output: OutputConfig = Field(default=OutputConfig(), description="Annotated output and event snapshots.")
 
     @field_validator("name")
     @classmethod
@@ -182,6 +259,17 @@ class CameraConfig(_Strict):
         rnames = [r.name for r in self.rules]
         if len(rnames) != len(set(rnames)):
             raise ValueError("rule names must be unique")
+        from .analysers import plugin_spec  # analysers -> tracking -> config: imported when validating
+
+        for name, section in self.analysers.items():
+            if name in PLUGIN_SECTIONS:
+                raise ValueError(f"analysers.{name}: `{name}` has its own section; write it at the top level")
+            spec = plugin_spec(name)
+            if spec is not None:  # an unregistered one is refused when the pipeline is built
+                try:
+                    self.analysers[name] = spec.parse(section).model_dump()
+                except ValidationError as exc:
+                    raise ValueError(format_validation_error(exc, f"analysers.{name}")) from None
         sink_names = [s.sink_name for s in self.sinks]
         if len(sink_names) != len(set(sink_names)):
             raise ValueError("sink names must be unique (give two sinks of one type distinct `name`s)")
@@ -190,6 +278,19 @@ class CameraConfig(_Strict):
             if unknown:
                 raise ValueError(f"rule {r.name!r} sends to unknown sink(s) {unknown}; sinks are {sink_names}")
         return self
+
+
+    def plugin_sections(self) -> list[tuple[str, BaseModel | dict[str, Any]]]:
+        """(plug-in name, its settings) for every analyser or filter this camera asks for, enabled ones only."""
+        typed: list[tuple[str, BaseModel | dict[str, Any]]] = [
+            (name, section) for name in PLUGIN_SECTIONS
+            if (section := getattr(self, name)) is not None and getattr(section, "enabled", True)]
+        extra = [(name, section) for name, section in self.analysers.items() if section.get("enabled", True) is not False]
+        return typed + extra
+
+
+# sections of the camera file that configure plug-ins (typed here, so OpenAPI and the console show their fields)
+PLUGIN_SECTIONS = ("recognize", "watchlist", "redact")
 
 
 def parse_camera(data: Any, *, base_dir: Path | None = None) -> CameraConfig:
@@ -237,6 +338,6 @@ def load_camera(path: str | Path) -> CameraConfig:
 
 
 __all__ = [
-    "CameraConfig", "CameraConfigError", "DetectConfig", "LineConfig", "RecognizeConfig", "RedactConfig",
+    "PLUGIN_SECTIONS", "CameraConfig", "CameraConfigError", "DetectConfig", "LineConfig", "RecognizeConfig", "RedactConfig",
     "SourceOptions", "TrackConfig", "WatchlistConfig", "ZoneConfig", "load_camera", "parse_camera",
 ]

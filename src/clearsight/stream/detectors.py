@@ -5,17 +5,24 @@ recognition also needs the `Face` (landmarks). Every face detector of
 `clearsight.vision.face_detection` is available by its name; people detectors
 register here (`opencv-hog-people` now; the converted object detectors of
 `clearsight.vision.objects` plug in through `register_stage_detector`).
+
+Every detector has an options model (its own schema): a camera's
+`detect.options` is validated against it when the camera file is validated, so
+a typo is refused with a message naming the option, not found when the camera
+starts.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from ..errors import UnknownBackendError
+from ..errors import InputError, UnknownBackendError
 from ..types import BBox, Face
 
 
@@ -34,15 +41,74 @@ class StageDetector(Protocol):
     def detect(self, rgb: np.ndarray) -> list[Observation]: ...
 
 
-_STAGE_DETECTORS: dict[str, Callable[..., StageDetector]] = {}
+class DetectorOptions(BaseModel):
+    """Base of every detector's options: unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def register_stage_detector(name: str) -> Callable[[Callable[..., StageDetector]], Callable[..., StageDetector]]:
+class NoOptions(DetectorOptions):
+    """A detector without options."""
+
+
+class MediaPipeOptions(DetectorOptions):
+    full_range: bool = Field(default=True, description="BlazeFace's full-range model (faces up to ~5 m) instead of "
+                             "the short-range one (within ~2 m).")
+
+
+class CenterFaceOptions(DetectorOptions):
+    max_side: int = Field(default=1280, ge=64, le=4096, description="Longest side the network sees, in pixels.")
+    nms_iou: float = Field(default=0.3, ge=0, le=1, description="Overlap above which two boxes are one face.")
+
+
+class DlibHogOptions(DetectorOptions):
+    upsample: int = Field(default=1, ge=0, le=4, description="Times the image is upsampled first (finds smaller "
+                          "faces, slower).")
+
+
+class HogPeopleOptions(DetectorOptions):
+    win_stride: int = Field(default=8, ge=1, le=64, description="Step of the detection window, in pixels.")
+    scale: float = Field(default=1.05, gt=1, le=2, description="Image pyramid scale step.")
+    nms_iou: float = Field(default=0.45, ge=0, le=1, description="Overlap above which two boxes are one person.")
+
+
+@dataclass(frozen=True, slots=True)
+class StageDetectorSpec:
+    factory: Callable[..., StageDetector]
+    options: type[DetectorOptions]
+
+
+_STAGE_DETECTORS: dict[str, StageDetectorSpec] = {}
+# options of the face detectors `clearsight.vision.face_detection` registers (they are built through it;
+# min_score is the stage's own setting, not an option)
+_FACE_DETECTOR_OPTIONS: dict[str, type[DetectorOptions]] = {
+    "mediapipe": MediaPipeOptions, "centerface": CenterFaceOptions, "dlib-hog": DlibHogOptions,
+}
+
+
+def register_stage_detector(
+    name: str, options: type[DetectorOptions] | None = None,
+) -> Callable[[Callable[..., StageDetector]], Callable[..., StageDetector]]:
+    """Register a detector factory `factory(min_score=..., **options)`; `options` is its schema
+    (default: derived from the factory's keyword parameters)."""
+
     def deco(factory: Callable[..., StageDetector]) -> Callable[..., StageDetector]:
-        _STAGE_DETECTORS[name] = factory
+        _STAGE_DETECTORS[name] = StageDetectorSpec(factory, options or _options_from_signature(name, factory))
         return factory
 
     return deco
+
+
+def _options_from_signature(name: str, factory: Callable[..., object]) -> type[DetectorOptions]:
+    """An options model from a factory's keyword parameters (minus `min_score`, which the stage sets)."""
+    fields: dict[str, Any] = {}
+    for p in inspect.signature(factory).parameters.values():
+        if p.name in ("self", "min_score") or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        default = ... if p.default is p.empty else p.default
+        annotation = type(default) if default not in (..., None) else Any
+        fields[p.name] = (annotation, default)
+    return create_model(f"{name}-options", __base__=DetectorOptions, **fields)
 
 
 def available_stage_detectors() -> list[str]:
@@ -51,14 +117,46 @@ def available_stage_detectors() -> list[str]:
     return sorted(set(_STAGE_DETECTORS) | set(available_detectors()))
 
 
-def create_stage_detector(name: str, *, min_score: float = 0.5, max_side: int | None = None, **options: object) -> StageDetector:
+def detector_options_model(name: str) -> type[DetectorOptions]:
+    """The options schema of detector `name` (UnknownBackendError for an unknown name)."""
     if name in _STAGE_DETECTORS:
-        det = _STAGE_DETECTORS[name](min_score=min_score, **options)
-    else:
-        from ..vision.face_detection import available_detectors
+        return _STAGE_DETECTORS[name].options
+    from ..vision.face_detection import available_detectors
 
-        if name not in available_detectors():
-            raise UnknownBackendError(f"unknown detector {name!r}; choose from {', '.join(available_stage_detectors())}")
+    if name not in available_detectors():
+        raise UnknownBackendError(f"unknown detector {name!r}; choose from {', '.join(available_stage_detectors())}")
+    # a face detector added to vision without an entry here takes no options until it gets one
+    return _FACE_DETECTOR_OPTIONS.get(name, NoOptions)
+
+
+def validate_detector_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` checked against detector `name`'s schema; returns them as given (defaults are the detector's).
+
+    Raises ValueError (inside a pydantic model it becomes a validation error that names the field).
+    """
+    try:
+        model = detector_options_model(name)
+    except UnknownBackendError as exc:
+        raise ValueError(str(exc)) from None
+    try:
+        model.model_validate(options)
+    except ValidationError as exc:
+        bad = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(options)'}: {e['msg']}" for e in exc.errors())
+        allowed = ", ".join(model.model_fields) or "none"
+        raise ValueError(f"invalid options for detector {name!r}: {bad} (its options: {allowed})") from None
+    return options
+
+
+def create_stage_detector(name: str, *, min_score: float = 0.5, max_side: int | None = None, **options: object) -> StageDetector:
+    try:
+        validate_detector_options(name, dict(options))
+    except ValueError as exc:
+        if name not in available_stage_detectors():
+            raise UnknownBackendError(str(exc)) from None
+        raise InputError(str(exc)) from None
+    if name in _STAGE_DETECTORS:
+        det = _STAGE_DETECTORS[name].factory(min_score=min_score, **options)
+    else:
         det = FaceStageDetector(name, min_score=min_score, **options)
     return _Downscaled(det, max_side) if max_side else det
 
@@ -77,7 +175,7 @@ class FaceStageDetector:
         return [Observation(f.box, f.score, "face", f) for f in self._det.detect(rgb) if f.score >= self.min_score or self.name == "dlib-hog"]
 
 
-@register_stage_detector("opencv-hog-people")
+@register_stage_detector("opencv-hog-people", HogPeopleOptions)
 class HogPeopleDetector:
     """OpenCV's HOG + linear SVM pedestrian detector (Dalal-Triggs): no extra weights, modest accuracy.
 

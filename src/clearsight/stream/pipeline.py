@@ -1,6 +1,6 @@
 """The per-camera pipeline: source -> detect (every N frames) -> track -> zones/lines
--> per-track analysers (recognition, watchlist) -> events -> rules -> sinks;
-optionally redaction and an annotated output (file and live preview).
+-> analysers (plug-ins: recognition, watchlist, ...) -> events -> rules -> sinks;
+optionally frame filters (plug-ins: redaction) and an annotated output (file and live preview).
 
 One `CameraPipeline` is one camera; it runs in the caller's thread (`run`) so the
 same object serves the CLI, a thread in the service's camera manager and a Ray
@@ -13,11 +13,10 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
-import cv2
 import numpy as np
 
 from ..errors import ClearsightError, InputError
@@ -25,21 +24,18 @@ from ..io.video import Frame, VideoSource, open_source
 from ..rules import events as ev
 from ..rules.sinks import EventRouter, Sink
 from ..types import Event
-from .config import CameraConfig
+from .analysers import EMPTY_OUTPUT, Analyser, AnalyserOutput, FrameFilter, FrameView, PluginContext, plugin_spec
+from .annotate import Annotator
+from .config import CameraConfig, CameraConfigError
 from .detectors import Observation, StageDetector, create_stage_detector
-from .recognition import Decision, GalleryIdentifier, Identifier, TrackRecognizer
+from .recognition import Identifier, RecognitionAnalyser
 from .tracking import NoTracker, Tracked, Tracker
 from .zones import GeometryMonitor, build_geometry
 
+if TYPE_CHECKING:
+    from ..gallery import Gallery
 
-class Analyser(Protocol):
-    """A per-track analysis (recognition, watchlist ...): sees tracks, returns events."""
-
-    def on_tracks(self, frame: Frame, tracks: Sequence[Tracked]) -> list[Event]: ...
-
-    def on_track_end(self, track_id: int, t: float) -> list[Event]: ...
-
-    def label(self, track_id: int) -> str | None: ...
+EventSelection = Literal["all", "none"] | list[str]
 
 
 def _crop(rgb: np.ndarray, obs: Observation, grow: float = 1.3) -> np.ndarray:
@@ -47,59 +43,15 @@ def _crop(rgb: np.ndarray, obs: Observation, grow: float = 1.3) -> np.ndarray:
     return np.ascontiguousarray(rgb[int(b.y1): int(b.y2), int(b.x1): int(b.x2)])
 
 
-class RecognitionAnalyser:
-    """Identify each face track once (vote over best frames); emit `event_type` for decisions.
-
-    `alert_unknown=False` means unknown people produce no event (the watchlist's
-    behaviour); the general recognition stage reports them as `identity: null`.
-    """
-
-    def __init__(self, camera: str, recognizer: TrackRecognizer, *, event_type: str = ev.IDENTITY,
-                 alert_unknown: bool = True, snapshots: bool = True, extra: dict[str, Any] | None = None) -> None:
-        self.camera = camera
-        self.recognizer = recognizer
-        self.event_type = event_type
-        self.alert_unknown = alert_unknown
-        self.snapshots = snapshots
-        self.extra = extra or {}
-        self.decisions: dict[int, Decision] = {}
-        self.seconds = 0.0
-
-    def _event(self, d: Decision) -> Event | None:
-        self.decisions[d.track_id] = d
-        if not d.known and not self.alert_unknown:
-            return None
-        return ev.make_event(
-            self.event_type, self.camera, d.time, (d.track_id,), d.snapshot if self.snapshots else None,
-            identity_id=d.identity_id, display_name=d.display_name, similarity=round(d.similarity, 4),
-            votes=d.votes, samples=d.samples, threshold=round(d.threshold, 4), operating_point=d.operating_point,
-            **self.extra,
-        )
-
-    def on_tracks(self, frame: Frame, tracks: Sequence[Tracked]) -> list[Event]:
-        t0 = time.perf_counter()
-        out = []
-        for tr in tracks:
-            if tr.obs.face is None or self.recognizer.decided(tr.track_id):
-                continue
-            d = self.recognizer.observe(tr.track_id, frame.image, tr.obs.face, frame.time)
-            if d is not None and (e := self._event(d)) is not None:
-                out.append(e)
-        self.seconds += time.perf_counter() - t0
-        return out
-
-    def on_track_end(self, track_id: int, t: float) -> list[Event]:
-        d = self.recognizer.finish(track_id, t)
-        if d is None:
-            return []
-        e = self._event(d)
-        return [e] if e is not None else []
-
-    def label(self, track_id: int) -> str | None:
-        d = self.decisions.get(track_id)
-        if d is None:
-            return None
-        return (d.display_name or d.identity_id) if d.known else "unknown"
+def _free_name(taken: Mapping[str, object], base: str) -> str:
+    """`base`, or `base-2`, `base-3` ...: an extra sink (the CLI's `-e` file) beside a same-typed sink
+    of the camera file; rules address only the camera file's sinks, so the extra one's name is free."""
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
 
 
 @dataclass
@@ -113,6 +65,7 @@ class RunSummary:
     events: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    filters: dict[str, dict[str, int]] = field(default_factory=dict)  # per frame filter: its counters
 
     @property
     def fps(self) -> float:
@@ -124,67 +77,86 @@ class RunSummary:
             "duration_s": round(self.duration_s, 3), "fps": round(self.fps, 2), "tracks": self.tracks,
             "events": dict(self.events), "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "error": self.error,
-        }
-
-
-_COLOURS = [(46, 204, 113), (52, 152, 219), (155, 89, 182), (241, 196, 15), (230, 126, 34), (26, 188, 156)]
+        } | ({"filters": {k: dict(v) for k, v in self.filters.items()}} if self.filters else {})
 
 
 class CameraPipeline:
+    """One camera: the core stages plus the analysers and filters its camera file asks for.
+
+    Plug-ins are looked up by section name in `stream.analysers`; the app modules
+    that provide them must have been imported (the composition root,
+    `clearsight.apps.compose`, does that), otherwise a camera that asks for one is
+    refused with a message that says so. `analysers` / `filters` add ready-made
+    instances on top of the configured ones; `identifiers` replaces the gallery
+    search of named plug-ins (`identifier` / `watchlist_identifier` are the
+    historical spellings for "recognize" / "watchlist").
+    """
+
     def __init__(
         self,
         config: CameraConfig,
         *,
-        gallery: Any | None = None,
+        gallery: Gallery | None = None,
         router: EventRouter | None = None,
-        extra_sinks: Sequence[tuple[Sink, Any]] = (),
+        extra_sinks: Sequence[tuple[Sink, EventSelection]] = (),
         output_path: str | None = None,
         source: VideoSource | None = None,
         detector: StageDetector | None = None,
         identifier: Identifier | None = None,
         watchlist_identifier: Identifier | None = None,
+        identifiers: Mapping[str, Identifier] | None = None,
         analysers: Sequence[Analyser] = (),
+        filters: Sequence[FrameFilter] = (),
         keep_preview: bool = False,
+        annotator: Annotator | None = None,
     ) -> None:
         self.config = config
         self.name = config.name
         self._gallery = gallery
-        self.router = router or EventRouter.from_config(config.rules, config.sinks)
-        for sink, sel in extra_sinks:
-            self.router.add_sink(sink, sel)
         self.output_path = output_path or config.output.path
         self._source = source
         self.detector = detector or create_stage_detector(
             config.detect.detector, min_score=config.detect.min_score, max_side=config.detect.max_side, **config.detect.options
         )
+        named = dict(identifiers or {})
+        if identifier is not None:
+            named.setdefault("recognize", identifier)
+        if watchlist_identifier is not None:
+            named.setdefault("watchlist", watchlist_identifier)
+        ctx = PluginContext(config, self._open_gallery, named)
         self.analysers: list[Analyser] = list(analysers)
-        snapshots = config.output.snapshots
-        if config.recognize is not None:
-            ident = identifier or GalleryIdentifier(self.gallery, config.recognize_purpose, f"camera:{self.name}")
-            fp = getattr(self._gallery, "pipeline", None) if identifier is None else None
-            self.analysers.append(RecognitionAnalyser(self.name, TrackRecognizer(ident, config.recognize, pipeline=fp), snapshots=snapshots))
-        if config.watchlist is not None and config.watchlist.enabled:
-            from ..apps.watchlist import WatchlistAnalyser
-
-            self.analysers.append(WatchlistAnalyser.from_config(self.name, config.watchlist, gallery=None if watchlist_identifier else self.gallery,
-                                                                identifier=watchlist_identifier, snapshots=snapshots))
-        self.redactor = None
-        if config.redact is not None and config.redact.enabled:
-            from ..apps.redact import Redactor
-
-            self.redactor = Redactor(config.redact, gallery=self._gallery, camera=self.name)
+        self.filters: list[FrameFilter] = list(filters)
+        for section_name, section in config.plugin_sections():
+            spec = plugin_spec(section_name)
+            if spec is None:
+                raise CameraConfigError(
+                    f"camera {self.name!r} uses {section_name!r}, which no loaded plug-in provides; build pipelines "
+                    "through clearsight.apps.compose (it loads the app plug-ins)")
+            plugin = spec.factory(spec.parse(section), ctx)
+            if spec.kind == "filter":
+                self.filters.append(plugin)  # type: ignore[arg-type]
+            else:
+                self.analysers.append(plugin)  # type: ignore[arg-type]
+        # sinks last: they open files, connections and threads, which a refused camera must not leave behind
+        self.router = router or EventRouter.from_config(config.rules, config.sinks)
+        for sink, sel in extra_sinks:
+            self.router.add_sink(sink, sel, _free_name(self.router.sinks, sink.name))
+        self.annotator = annotator or Annotator()
         self.keep_preview = keep_preview
         self.latest: np.ndarray | None = None  # last output frame (annotated/redacted), for live view
         self.latest_time: float = 0.0
         self._stop = threading.Event()
         self.summary = RunSummary(self.name)
-        self._labels: dict[int, str] = {}
+        self._outputs: list[AnalyserOutput] = [EMPTY_OUTPUT] * len(self.analysers)  # the latest, per analyser
         self.running = False
         self._active_source: VideoSource | None = None
 
     # -- parts ------------------------------------------------------------------
     @property
-    def gallery(self) -> Any:
+    def gallery(self) -> Gallery:
+        return self._open_gallery()
+
+    def _open_gallery(self) -> Gallery:
         if self._gallery is None:
             try:
                 from ..gallery import Gallery
@@ -192,6 +164,11 @@ class CameraPipeline:
                 raise InputError(f"camera {self.name!r} needs the identity gallery, which is not available: {exc}") from None
             self._gallery = Gallery.open()
         return self._gallery
+
+    @property
+    def redactor(self) -> FrameFilter | None:
+        """The first frame filter (historically the only one: redaction)."""
+        return self.filters[0] if self.filters else None
 
     def _open_source(self) -> VideoSource:
         o = self.config.source_options
@@ -227,7 +204,7 @@ class CameraPipeline:
         self._active_source = source
         writer = None
         summary = self.summary
-        stage = collections.defaultdict(float)
+        stage: collections.defaultdict[str, float] = collections.defaultdict(float)
         tracker: Tracker | NoTracker | None = None
         monitor: GeometryMonitor | None = None
         seen: set[int] = set()
@@ -251,6 +228,7 @@ class CameraPipeline:
                 # count processed frames, not source frames: a live source that drops frames
                 # must not make the detection cadence irregular
                 detect_now = summary.frames % every_n == 0
+                obs: list[Observation] = []
                 if detect_now:
                     t0 = time.perf_counter()
                     obs = self.detector.detect(frame.image)
@@ -265,36 +243,36 @@ class CameraPipeline:
                         if tr.track_id not in seen:
                             seen.add(tr.track_id)
                             summary.tracks += 1
-                            if self.config.output.face_seen == "per_track":
-                                etype = ev.FACE_SEEN if tr.obs.label == "face" else ev.TRACK_START
-                                snap = _crop(frame.image, tr.obs) if self.config.output.snapshots else None
-                                self.emit(ev.make_event(etype, self.name, t, (tr.track_id,), snap, label=tr.obs.label,
-                                                        box=tr.obs.box.to_dict(), score=round(tr.obs.score, 3),
-                                                        frame=frame.index))
+                            self._track_started(frame, tr)
                         for etype, data in monitor.update(tr.track_id, tr.box, t):
                             self.emit(ev.make_event(etype, self.name, t, (tr.track_id,), None, frame=frame.index, **data))
+                    view = FrameView(self.name, frame, tuple(tracks), tuple(obs), True)
                     t3 = time.perf_counter()
-                    for a in self.analysers:
-                        for e in a.on_tracks(frame, tracks):
+                    for i, a in enumerate(self.analysers):
+                        out = a.analyse(view)
+                        self._outputs[i] = out
+                        for e in out.events:
                             self.emit(e)
                     stage["analyse"] += time.perf_counter() - t3
                     self._end_tracks(tracker.ended(t), monitor, t)
-                out = frame.image
-                if self.redactor is not None:
+                image = frame.image
+                if self.filters:
                     t4 = time.perf_counter()
-                    out = self.redactor.apply(frame, last_tracks if detect_now else None)
+                    view = FrameView(self.name, frame, tuple(last_tracks), tuple(obs), detect_now)
+                    for flt in self.filters:
+                        image = flt.apply(view, image)
                     stage["redact"] += time.perf_counter() - t4
                 if self.output_path or self.keep_preview:
                     t5 = time.perf_counter()
                     if self.config.output.annotate:
-                        out = self.annotate(out, last_tracks, monitor)
+                        image = self.annotate(image, last_tracks, monitor)
                     if self.output_path:
                         if writer is None:
                             from ..io.writer import VideoWriter
 
                             writer = VideoWriter(self.output_path, fps=source.fps or 25.0)
-                        writer.write(out)
-                    self.latest, self.latest_time = out, t
+                        writer.write(image)
+                    self.latest, self.latest_time = image, t
                     stage["output"] += time.perf_counter() - t5
                 summary.frames += 1
                 if max_frames is not None and summary.frames >= max_frames:
@@ -308,47 +286,38 @@ class CameraPipeline:
             summary.duration_s = time.perf_counter() - t_start
             summary.dropped = source.stats.dropped
             summary.stage_seconds = dict(stage)
+            summary.filters = {f.name: dict(f.stats()) for f in self.filters}
             if writer is not None:
                 writer.close()
             source.close()
             self.running = False
         return summary
 
+    def _track_started(self, frame: Frame, tr: Tracked) -> None:
+        if self.config.output.face_seen != "per_track":
+            return
+        etype = ev.FACE_SEEN if tr.obs.label == "face" else ev.TRACK_START
+        snap = _crop(frame.image, tr.obs) if self.config.output.snapshots else None
+        self.emit(ev.make_event(etype, self.name, frame.time, (tr.track_id,), snap, label=tr.obs.label,
+                                box=tr.obs.box.to_dict(), score=round(tr.obs.score, 3), frame=frame.index))
+
     def _end_tracks(self, ended: list[int], monitor: GeometryMonitor, t: float) -> None:
         for tid in ended:
             for etype, data in monitor.end_track(tid, t):
                 self.emit(ev.make_event(etype, self.name, t, (tid,), None, **data))
             for a in self.analysers:
-                for e in a.on_track_end(tid, t):
+                for e in a.end_track(tid, t):
                     self.emit(e)
 
     def close(self) -> None:
+        for plugin in self.analysers:
+            plugin.close()
         self.router.close()
 
     # -- drawing ------------------------------------------------------------------
     def annotate(self, rgb: np.ndarray, tracks: Sequence[Tracked], monitor: GeometryMonitor | None) -> np.ndarray:
-        out = np.ascontiguousarray(rgb.copy())
-        thick = max(1, round(max(out.shape[:2]) / 600))
-        if monitor is not None:
-            occ = monitor.occupancy()
-            for z in monitor.zones:
-                pts = z.polygon.astype(np.int32).reshape(-1, 1, 2)
-                cv2.polylines(out, [pts], True, (255, 200, 0), thick)
-                x, y = pts[0, 0]
-                cv2.putText(out, f"{z.name} ({occ.get(z.name, 0)})", (int(x) + 3, int(y) + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 200, 0), 1)
-            for ln in monitor.lines:
-                cv2.line(out, tuple(int(v) for v in ln.a), tuple(int(v) for v in ln.b), (255, 80, 80), thick + 1)
-        for tr in tracks:
-            colour = _COLOURS[tr.track_id % len(_COLOURS)]
-            x1, y1, x2, y2 = (int(round(v)) for v in tr.box.as_xyxy())
-            cv2.rectangle(out, (x1, y1), (x2, y2), colour, thick)
-            label = f"#{tr.track_id}"
-            for a in self.analysers:
-                name = a.label(tr.track_id)
-                if name:
-                    label += f" {name}"
-            cv2.putText(out, label, (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1)
-        return out
+        """The output frame with tracks, zones, lines and the analysers' labels and overlays drawn."""
+        return self.annotator.draw(rgb, tracks, monitor, self._outputs)
 
 
 def run_camera(config: CameraConfig, *, max_frames: int | None = None, **kwargs: Any) -> RunSummary:
@@ -360,4 +329,4 @@ def run_camera(config: CameraConfig, *, max_frames: int | None = None, **kwargs:
         pipe.close()
 
 
-__all__ = ["Analyser", "CameraPipeline", "RecognitionAnalyser", "RunSummary", "run_camera"]
+__all__ = ["Analyser", "CameraPipeline", "FrameFilter", "RecognitionAnalyser", "RunSummary", "run_camera"]

@@ -5,6 +5,10 @@ data crosses the wire, never models), runs it and returns the summary. Sinks are
 built inside the actor, so a webhook, MQTT or a shared PostgreSQL event store
 receive events directly from whichever node runs the camera. A local cluster is
 started when no address is given (or `RAY_ADDRESS` points elsewhere).
+
+A worker is a fresh process: the analyser and filter plug-ins are loaded there
+by importing `plugin_modules`, names the composition root
+(`clearsight.apps.compose.PLUGIN_MODULES`) hands over; `stream` itself names no app.
 """
 
 from __future__ import annotations
@@ -26,10 +30,14 @@ def _actor_class():  # noqa: ANN202 - built lazily so importing this module does
 
     @ray.remote(num_cpus=1)
     class CameraActor:
-        def __init__(self, config: dict[str, Any], output_path: str | None, events_path: str | None) -> None:
+        def __init__(self, config: dict[str, Any], output_path: str | None, events_path: str | None,
+                     plugin_modules: Sequence[str] = ()) -> None:
+            import importlib
             import os
 
             os.environ.setdefault("GLOG_minloglevel", "2")
+            for module in plugin_modules:
+                importlib.import_module(module)
             from ..rules.sinks import JsonlSink
             from .config import parse_camera
             from .pipeline import CameraPipeline
@@ -53,9 +61,12 @@ def _actor_class():  # noqa: ANN202 - built lazily so importing this module does
 def run_cameras_on_ray(
     configs: Sequence[CameraConfig], *, address: str | None = None, output_paths: Sequence[str | None] | None = None,
     events_paths: Sequence[str | None] | None = None, max_frames: int | None = None, num_cpus: int | None = None,
-    shutdown: bool = True,
+    shutdown: bool = True, plugin_modules: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Run every camera as a Ray actor until its source ends; summaries in config order."""
+    """Run every camera as a Ray actor until its source ends; summaries in config order.
+
+    `plugin_modules`: modules each worker imports first so the plug-ins the cameras use are registered.
+    """
     try:
         import ray
     except ImportError as exc:
@@ -79,7 +90,7 @@ def run_cameras_on_ray(
         Actor = _actor_class()
         outs = list(output_paths or [None] * len(configs))
         evs = list(events_paths or [None] * len(configs))
-        actors = [Actor.remote(c.model_dump(mode="json"), o, e) for c, o, e in zip(configs, outs, evs)]
+        actors = [Actor.remote(c.model_dump(mode="json"), o, e, tuple(plugin_modules)) for c, o, e in zip(configs, outs, evs)]
         try:
             return ray.get([a.run.remote(max_frames) for a in actors])
         except ray.exceptions.RayTaskError as exc:

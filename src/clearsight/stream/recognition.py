@@ -17,18 +17,24 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ..face.pipeline import FacePipeline
 from ..face.verification import operating_point
-from ..types import Embedding, Face, Match
+from ..rules import events as ev
+from ..types import Embedding, Event, Face, Match
 from ..vision.face_embedding import FaceEmbedder
 from ..vision.quality import assess_quality
+from .analysers import AnalyserOutput, FrameView, PluginContext, register_analyser
 from .config import RecognizeConfig
+
+if TYPE_CHECKING:
+    from ..gallery import Gallery
 
 
 class Identifier(Protocol):
@@ -42,7 +48,7 @@ class GalleryIdentifier:
     purpose and writes every search to its audit log.
     """
 
-    def __init__(self, gallery: Any, purpose: str, actor: str, group: str | None = None) -> None:
+    def __init__(self, gallery: Gallery, purpose: str, actor: str, group: str | None = None) -> None:
         self.gallery = gallery
         self.purpose = purpose
         self.actor = actor
@@ -195,4 +201,80 @@ class TrackRecognizer:
         return Decision(track_id, None, None, best_any, 0, len(samples), thr, self.config.operating_point, snapshot, t)
 
 
-__all__ = ["Decision", "GalleryIdentifier", "Identifier", "MemoryIdentifier", "TrackRecognizer"]
+class RecognitionAnalyser:
+    """Identify each face track once (vote over best frames); emit `event_type` for decisions.
+
+    `alert_unknown=False` means unknown people produce no event (the watchlist's
+    behaviour); the general recognition stage reports them as `identity: null`.
+    """
+
+    def __init__(self, camera: str, recognizer: TrackRecognizer, *, event_type: str = ev.IDENTITY,
+                 alert_unknown: bool = True, snapshots: bool = True, extra: dict[str, Any] | None = None,
+                 name: str = "recognize") -> None:
+        self.name = name
+        self.camera = camera
+        self.recognizer = recognizer
+        self.event_type = event_type
+        self.alert_unknown = alert_unknown
+        self.snapshots = snapshots
+        self.extra = extra or {}
+        self.decisions: dict[int, Decision] = {}
+        self.seconds = 0.0
+
+    def _event(self, d: Decision) -> Event | None:
+        self.decisions[d.track_id] = d
+        if not d.known and not self.alert_unknown:
+            return None
+        return ev.make_event(
+            self.event_type, self.camera, d.time, (d.track_id,), d.snapshot if self.snapshots else None,
+            identity_id=d.identity_id, display_name=d.display_name, similarity=round(d.similarity, 4),
+            votes=d.votes, samples=d.samples, threshold=round(d.threshold, 4), operating_point=d.operating_point,
+            **self.extra,
+        )
+
+    def analyse(self, view: FrameView) -> AnalyserOutput:
+        t0 = time.perf_counter()
+        events = []
+        for tr in view.tracks:
+            if tr.obs.face is None or self.recognizer.decided(tr.track_id):
+                continue
+            d = self.recognizer.observe(tr.track_id, view.frame.image, tr.obs.face, view.time)
+            if d is not None and (e := self._event(d)) is not None:
+                events.append(e)
+        self.seconds += time.perf_counter() - t0
+        labels = {tr.track_id: label for tr in view.tracks if (label := self.label(tr.track_id))}
+        return AnalyserOutput(tuple(events), labels)
+
+    def end_track(self, track_id: int, t: float) -> list[Event]:
+        d = self.recognizer.finish(track_id, t)
+        if d is None:
+            return []
+        e = self._event(d)
+        return [e] if e is not None else []
+
+    def label(self, track_id: int) -> str | None:
+        d = self.decisions.get(track_id)
+        if d is None:
+            return None
+        return (d.display_name or d.identity_id) if d.known else "unknown"
+
+    def close(self) -> None:
+        pass
+
+
+def _recognition(config: RecognizeConfig, ctx: PluginContext) -> RecognitionAnalyser:
+    """The camera's `recognize` section: identify every face track against the whole gallery."""
+    ident = ctx.identifier("recognize")
+    pipeline = None
+    if ident is None:
+        gallery = ctx.gallery()
+        ident = GalleryIdentifier(gallery, ctx.config.recognize_purpose, f"camera:{ctx.camera}")
+        pipeline = gallery.pipeline  # the gallery's own embedder: other templates would not compare
+    return RecognitionAnalyser(ctx.camera, TrackRecognizer(ident, config, pipeline=pipeline), snapshots=ctx.snapshots)
+
+
+register_analyser("recognize", _recognition, RecognizeConfig,
+                  description="Identify each face track once against the gallery (purpose `recognize_purpose`).")
+
+
+__all__ = ["Decision", "GalleryIdentifier", "Identifier", "MemoryIdentifier", "RecognitionAnalyser", "TrackRecognizer"]

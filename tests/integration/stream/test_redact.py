@@ -69,3 +69,35 @@ def test_redact_keeps_only_people_who_consented_to_appear(small_composed, tmp_pa
     assert visible_other == 0  # nobody else is detectable
     g.close()
     assert ref_a.dim > 0 and BBox(0, 0, 1, 1).area == 1
+
+
+def test_keep_consented_uses_the_gallerys_operating_point_on_real_footage(shared_data, tmp_path, _isolated_data_dir):
+    """issue 19 item 12: Lin-Manuel Miranda (consent `photos`) scores ~0.94 in the Hamilton clip, above the
+    gallery's configured (balanced) threshold but below the strict one redaction used to hard-code: he was
+    blurred and nobody was kept. Now the decision is the gallery's, and the summary says who was kept."""
+    try:
+        from clearsight.gallery import Gallery
+    except ImportError as exc:  # pragma: no cover
+        pytest.skip(f"gallery not available: {exc}")
+    from clearsight.apps.redact import redact_video
+    from clearsight.face.verification import operating_point
+
+    examples = shared_data / "faces" / "face_recognition_examples" / "examples"
+    clip = examples / "short_hamilton_clip.mp4"
+    if not clip.exists():
+        pytest.skip("short_hamilton_clip.mp4 not in the shared data")
+    g = Gallery.open()
+    lin = g.create_identity(None, "Lin-Manuel Miranda", actor="admin")
+    alex = g.create_identity(None, "Alex Lacamoire", actor="admin")
+    g.add_consent(lin.id, "photos", "release form", "Lin-Manuel Miranda", None, actor="admin")
+    g.add_consent(alex.id, "access", "badge", "hr", None, actor="admin")  # enrolled, no consent to appear
+    g.enroll(lin.id, examples / "lin-manuel-miranda.png", actor="admin")
+    g.enroll(alex.id, examples / "alex-lacamoire.png", actor="admin")
+    configured = g.settings.face.operating_point
+    assert operating_point(g.model_id, configured).threshold < operating_point(g.model_id, "strict").threshold
+    r = redact_video(clip, tmp_path / "kept.mp4", keep_consented=True, gallery=g)
+    g.close()
+    assert r["consented_tracks"] >= 1  # was 0: the strict threshold kept nobody
+    assert r["people_kept"] == r["consented_tracks"] and r["faces_kept"] > 0
+    assert r["operating_point"] == configured
+    assert r["faces_redacted"] > 0  # everyone else, and Lin's frames before his decision, stay redacted

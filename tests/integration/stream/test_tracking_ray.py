@@ -34,11 +34,12 @@ def test_hog_people_end_to_end_on_tud_campus():
 @pytest.mark.slow
 def test_two_cameras_as_ray_actors(tmp_path, composed):
     pytest.importorskip("ray")
-    from clearsight.stream.ray_engine import run_cameras_on_ray
+    from clearsight.apps.compose import run_cameras_on_ray  # each worker loads the app plug-ins
 
     clip = data_path("faces", "face_recognition_examples", "examples", "short_hamilton_clip.mp4")
     cams = [
-        parse_camera({"name": "cam-a", "source": str(clip)}),
+        # an app plug-in (the redact filter) must be available in the worker process too
+        parse_camera({"name": "cam-a", "source": str(clip), "redact": {"detector": "mediapipe", "min_score": 0.5}}),
         parse_camera({"name": "cam-b", "source": str(composed.video),
                       "lines": [{"name": "mid", "points": [[0.5, 0], [0.5, 1]], "normalized": True}]}),
     ]
@@ -46,6 +47,7 @@ def test_two_cameras_as_ray_actors(tmp_path, composed):
     summaries = run_cameras_on_ray(cams, events_paths=evs, max_frames=120, num_cpus=2)
     assert [s["camera"] for s in summaries] == ["cam-a", "cam-b"]
     assert all(s["frames"] == 120 and s["error"] is None for s in summaries)
+    assert summaries[0]["filters"]["redact"]["faces_redacted"] > 0 and "filters" not in summaries[1]
     a = [json.loads(x) for x in open(evs[0])]
     b = [json.loads(x) for x in open(evs[1])]
     assert a and all(e["camera"] == "cam-a" for e in a) and any(e["type"] == "face.seen" for e in a)

@@ -9,8 +9,8 @@ import pytest
 
 from clearsight.face.pipeline import default_pipeline
 from clearsight.rules import MemorySink
+from clearsight.apps.compose import build_pipeline
 from clearsight.stream.config import parse_camera
-from clearsight.stream.pipeline import CameraPipeline
 from clearsight.stream.recognition import MemoryIdentifier
 
 pytestmark = pytest.mark.integration
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 def _run(composed, watchlist: dict, **kw):
     cfg = parse_camera({"name": "gate", "source": str(composed.video), "watchlist": watchlist})
     mem = MemorySink()
-    pipe = CameraPipeline(cfg, extra_sinks=[(mem, "all")], **kw)
+    pipe = build_pipeline(cfg, extra_sinks=[(mem, "all")], **kw)
     summary = pipe.run()
     pipe.close()
     return [e for e in mem.events if e.type == "watchlist.match"], summary, pipe

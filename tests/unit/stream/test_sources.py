@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from clearsight.io.video import FileSource, ImageFolderSource, LiveSource, SourceUnavailableError, VideoSourceError, open_source
+from clearsight.io.video import (FileSource, FrameQueue, ImageFolderSource, LiveSource, SourceUnavailableError,
+                                 VideoSourceError, open_source)
 from clearsight.io.writer import VideoWriter
 
 from .mjpeg_server import MjpegCamera, free_port
@@ -88,6 +89,60 @@ def test_image_folder_in_natural_order(tmp_path):
     frames = list(src)
     assert [f.pts for f in frames] == pytest.approx([0.0, 0.2, 0.4])
     assert int(np.argmax(frames[2].image[60, :, 0] > 128)) == 35  # f10 came last, not second
+
+
+def test_image_folder_loops_when_asked(tmp_path):
+    """issue 19 item 10: `source_options.loop: true` was ignored for image folders (3 frames, then the end)."""
+    import itertools
+
+    from clearsight.io import save_image
+    from clearsight.stream.config import parse_camera
+    from clearsight.stream.pipeline import CameraPipeline
+
+    for i in (1, 2, 3):
+        save_image(_moving_square(i), tmp_path / f"f{i}.png")
+    src = open_source(tmp_path, fps=5, loop=True)
+    frames = list(itertools.islice(src, 7))
+    assert [f.index for f in frames] == list(range(7))
+    assert [f.pts for f in frames] == pytest.approx([i / 5 for i in range(7)])  # time keeps going forward
+    col = lambda f: int(np.argmax(f.image[60, :, 0] > 128))  # noqa: E731
+    assert [col(f) for f in frames] == [col(f) for f in frames[:3]] * 2 + [col(frames[0])]
+    assert len(list(open_source(tmp_path, fps=5))) == 3  # without loop: one pass
+
+    cfg = parse_camera({"name": "loop", "source": str(tmp_path), "source_options": {"loop": True, "fps": 5},
+                        "output": {"face_seen": "off"}})
+    summary = CameraPipeline(cfg, detector=_NoDetector()).run(max_frames=8)
+    assert summary.frames == 8
+
+
+class _NoDetector:
+    name = "none"
+    label = "face"
+
+    def detect(self, rgb):
+        return []
+
+
+def test_frame_queue_drops_the_oldest_or_waits():
+    q: FrameQueue[int] = FrameQueue(2, "latest")
+    for i in range(5):
+        assert q.put(i)
+    assert q.dropped == 3 and [q.get(0), q.get(0), q.get(0.05)] == [3, 4, None]
+
+    q = FrameQueue(1, "none")
+    q.put(0)
+    got: list[int | None] = []
+    t = threading.Thread(target=lambda: got.append(q.put(1)))
+    t.start()
+    t.join(0.3)
+    assert t.is_alive()  # the producer waits for room instead of dropping
+    assert q.get() == 0
+    t.join(2)
+    assert got == [True] and q.get() == 1 and q.dropped == 0
+
+    q.put(7)
+    q.close()
+    assert q.get() == 7 and q.get() is None and q.put(8) is False  # drains, then reports the end
 
 
 @pytest.mark.parametrize("bad", ["/no/such/video.mp4", "webcam:notanumber"])
