@@ -28,7 +28,7 @@ def dms(
     max_seconds: Annotated[Optional[float], typer.Option(help="stop after this many seconds of video")] = None,
 ) -> None:
     """Driver monitoring: drowsiness, eyes off the road, yawning, agitation, with timed alerts."""
-    from ..apps.dms.runner import monitor_source
+    from ..apps.dms.video import monitor_source
 
     quiet_runtimes()
     found = monitor_source(input, output, events, max_seconds, on_frame=_show_window if show else None)

@@ -23,6 +23,7 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON")] = False,
 ) -> None:
     """Run camera pipelines: detect, track, zones, recognition, rules, sinks."""
+    from ..apps.compose import build_pipeline, run_cameras_on_ray
     from ..rules.sinks import JsonlSink
     from ..stream.config import load_camera
     from ..stream.pipeline import CameraPipeline
@@ -35,15 +36,13 @@ def run(
         raise InputError("--output writes one video: give one camera file")
     summaries: list[dict[str, Any]]
     if engine == "ray":
-        from ..stream.ray_engine import run_cameras_on_ray
-
         evs = [str(events.with_name(f"{events.stem}.{c.name}{events.suffix}")) if len(configs) > 1 else str(events)
                for c in configs] if events else None
         summaries = run_cameras_on_ray(configs, address=ray_address, output_paths=[str(output)] if output else None,
                                        events_paths=evs, max_frames=max_frames)
     else:
         jsonl = JsonlSink(events) if events else None
-        pipes = [CameraPipeline(c, extra_sinks=[(jsonl, "all")] if jsonl else [], output_path=str(output) if output else None)
+        pipes = [build_pipeline(c, extra_sinks=[(jsonl, "all")] if jsonl else [], output_path=str(output) if output else None)
                  for c in configs]
         results: dict[str, dict[str, Any] | ClearsightError] = {}
 

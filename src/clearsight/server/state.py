@@ -140,6 +140,7 @@ class ServiceState:
         restores the saved cameras)."""
         with self._init_lock:
             if self._cameras is None:
+                from ..apps.compose import build_pipeline
                 from ..rules.sinks import EventStore
                 from ..rules.store import RuleStore
                 from ..stream.hub import CameraHub
@@ -154,6 +155,7 @@ class ServiceState:
                     broadcaster=self.broadcaster,
                     output_dir=data_dir / "cameras" / "output",
                     gallery=self._open_gallery if self.gallery_available else None,
+                    pipeline_factory=build_pipeline,
                 )
             return self._cameras
 

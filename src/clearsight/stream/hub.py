@@ -21,7 +21,7 @@ from ..rules.engine import Rule, RuleEngine, RuleSet
 from ..rules.sinks import EventStore, SSEBroadcaster
 from ..rules.store import RuleStore
 from .config import CameraConfig
-from .manager import CameraManager, CameraStatus
+from .manager import CameraManager, CameraStatus, PipelineFactory
 from .pipeline import CameraPipeline
 from .store import CameraStore
 
@@ -68,6 +68,7 @@ class CameraHub:
         broadcaster: SSEBroadcaster,
         output_dir: Path,
         gallery: Callable[[], Gallery] | None = None,
+        pipeline_factory: PipelineFactory = CameraPipeline,
         max_cameras: int = MAX_CAMERAS,
     ) -> None:
         self.cameras = cameras
@@ -78,7 +79,7 @@ class CameraHub:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.max_cameras = max_cameras
         kwargs: dict[str, Any] = {"gallery": _LazyGallery(gallery)} if gallery is not None else {}
-        self.manager = CameraManager(broadcaster, **kwargs)
+        self.manager = CameraManager(broadcaster, pipeline_factory=pipeline_factory, **kwargs)
         self.engine = RuleEngine(self._load_rules())
         self._lock = threading.Lock()
         self._closed = threading.Event()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,8 @@ from ..rules.sinks import EventRouter, SSEBroadcaster
 from .config import CameraConfig, parse_camera
 from .pipeline import CameraPipeline, RunSummary
 
+
+PipelineFactory = Callable[..., CameraPipeline]  # (config, **CameraPipeline keywords) -> pipeline
 
 class CameraNotFoundError(InputError):
     code = "camera_not_found"
@@ -51,12 +53,13 @@ class CameraStatus:
 
 
 class _Worker:
-    def __init__(self, config: CameraConfig, broadcaster: SSEBroadcaster, pipeline_kwargs: dict[str, Any]) -> None:
+    def __init__(self, config: CameraConfig, broadcaster: SSEBroadcaster, factory: PipelineFactory,
+                 pipeline_kwargs: dict[str, Any]) -> None:
         self.config = config
         # every event reaches the broadcaster once: through the camera's own `sse` sink, or added here
         router = EventRouter.from_config(config.rules, config.sinks, broadcaster)
         extra = [] if any(s.type == "sse" for s in config.sinks) else [(broadcaster, "all")]
-        self.pipeline = CameraPipeline(config, router=router, extra_sinks=extra, keep_preview=True, **pipeline_kwargs)
+        self.pipeline = factory(config, router=router, extra_sinks=extra, keep_preview=True, **pipeline_kwargs)
         self.thread = threading.Thread(target=self._run, name=f"camera:{config.name}", daemon=True)
         self.error: str | None = None
         self.summary: RunSummary | None = None
@@ -82,8 +85,13 @@ class _Worker:
 class CameraManager:
     """Create / list / update / delete cameras; start and stop their pipelines."""
 
-    def __init__(self, broadcaster: SSEBroadcaster | None = None, **pipeline_kwargs: Any) -> None:
+    def __init__(self, broadcaster: SSEBroadcaster | None = None, *, pipeline_factory: PipelineFactory = CameraPipeline,
+                 **pipeline_kwargs: Any) -> None:
+        """`pipeline_factory` builds each camera's pipeline: the composition root
+        (`clearsight.apps.compose.build_pipeline`) makes every plug-in available; `stream`
+        itself knows no app."""
         self.broadcaster = broadcaster if broadcaster is not None else SSEBroadcaster()
+        self.pipeline_factory = pipeline_factory
         self._workers: dict[str, _Worker] = {}
         self._configs: dict[str, CameraConfig] = {}
         self._lock = threading.Lock()
@@ -127,7 +135,7 @@ class CameraManager:
             w = self._workers.get(name)
             if w is not None and w.thread.is_alive():
                 return
-            w = _Worker(cfg, self.broadcaster, self.pipeline_kwargs)
+            w = _Worker(cfg, self.broadcaster, self.pipeline_factory, self.pipeline_kwargs)
             self._workers[name] = w
         w.thread.start()
 

@@ -1,14 +1,17 @@
 """Driver monitoring over a recorded video (or any stream of timed frames): the one
 analysis the CLI and the REST route share.
 
-Timestamps come from the container (PyAV), so a variable-frame-rate phone clip is
-timed correctly. An upload is decoded from memory, never written to a temporary
-file, so no error can name a server path.
+Files and webcams are read through `io.video` (container timestamps, so a
+variable-frame-rate phone clip is timed correctly; a webcam reader keeps only the
+newest frame, so a slow machine skips frames instead of lagging behind the driver).
+An upload is decoded from memory, never written to a temporary file, so no error can
+name a server path.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +20,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
+from ...io.video import FileSource, VideoSource, VideoSourceError, open_source
+from ...io.writer import VideoWriter
 from ...settings import DmsSettings
 from ...types import Event
 from .monitor import DriverMonitor, MonitorResult
-
-
-class VideoSourceError(InputError):
-    code = "video_source_error"
 
 
 class DmsVideoError(InputError):
@@ -33,24 +34,33 @@ class DmsVideoError(InputError):
 TimedFrame = tuple[np.ndarray, float, float]  # (rgb, seconds from the first frame, fps)
 
 
-def file_frames(source: Path | bytes) -> Iterator[TimedFrame]:
-    """(rgb, timestamp s, fps) from a video file, or from the bytes of an upload."""
+def open_dms_source(spec: str) -> VideoSource:
+    """`webcam`, `webcamN` or `webcam:N` (a camera) or a video file."""
+    index = spec.removeprefix("webcam").removeprefix(":") if spec.startswith("webcam") else None
+    if index is not None and (index == "" or index.isdigit()):
+        return open_source(int(index or 0), max_attempts=1)
+    return FileSource(Path(spec))
+
+
+def timed_frames(source: VideoSource) -> Iterator[TimedFrame]:
+    """Frames with times counted from the first one (the monitor's clock starts at 0)."""
+    t0: float | None = None
+    for frame in source:
+        t0 = frame.pts if t0 is None else t0
+        yield frame.image, frame.pts - t0, source.fps or 25.0
+
+
+def _upload_frames(data: bytes) -> Iterator[TimedFrame]:
+    """The bytes of an upload, decoded in memory (io.video reads paths and URLs only)."""
     import av
 
-    if isinstance(source, bytes):
-        what, target = "the upload", io.BytesIO(source)
-    else:
-        if not source.is_file():
-            raise VideoSourceError(f"video file not found: {source}")
-        what, target = str(source), str(source)
     try:
-        container = av.open(target)
-    except Exception as exc:  # noqa: BLE001 - PyAV raises many types for "not a video"
-        detail = "" if isinstance(source, bytes) else f": {exc}"  # an upload's error names no server path
-        raise VideoSourceError(f"cannot open {what} as a video{detail}") from None
+        container = av.open(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - PyAV raises many types for "not a video"
+        raise VideoSourceError("cannot open the upload as a video") from None
     with container:
         if not container.streams.video:
-            raise VideoSourceError(f"{what} has no video stream")
+            raise VideoSourceError("the upload has no video stream")
         stream = container.streams.video[0]
         fps = float(stream.average_rate or 25)
         t0 = None
@@ -58,6 +68,15 @@ def file_frames(source: Path | bytes) -> Iterator[TimedFrame]:
             t = float(frame.time) if frame.time is not None else i / fps
             t0 = t if t0 is None else t0
             yield frame.to_ndarray(format="rgb24"), t - t0, fps
+
+
+def file_frames(source: Path | bytes) -> Iterator[TimedFrame]:
+    """(rgb, timestamp s, fps) from a video file, or from the bytes of an upload."""
+    if isinstance(source, bytes):
+        yield from _upload_frames(source)
+        return
+    with FileSource(source) as video:
+        yield from timed_frames(video)
 
 
 def event_dict(e: Event) -> dict[str, Any]:
@@ -192,5 +211,58 @@ def analyze_video(
                           max_width=max_width, on_frame=on_frame)
 
 
-__all__ = ["DmsVideoError", "TimelineRow", "VideoAnalysis", "VideoSourceError", "analyze_frames", "analyze_video",
-           "event_dict", "file_frames"]
+# How long an alert stays on the annotated picture after it fired.
+_OVERLAY_ALERT_S = 5.0
+LiveFrameCallback = Callable[[np.ndarray], bool]  # sees each annotated frame; True stops the run
+
+
+def monitor_source(
+    source: str,
+    output: Path | None = None,
+    events_path: Path | None = None,
+    max_seconds: float | None = None,
+    on_frame: LiveFrameCallback | None = None,
+) -> list[dict[str, Any]]:
+    """What `clearsight dms` runs: `analyze_frames` over a file or webcam, with the overlay
+    video, and the events as JSON lines flushed one by one (`tail -f` follows a live run)."""
+    from .overlay import draw_overlay
+
+    recent: list[Event] = []
+    writer: VideoWriter | None = None
+    sink = open(events_path, "w") if events_path else None
+
+    def frame_done(rgb: np.ndarray, t: float, fps: float, r: MonitorResult) -> bool:
+        nonlocal writer, recent
+        for e in r.events:
+            recent.append(e)
+            if sink:
+                sink.write(json.dumps(_event_record(e)) + "\n")
+                sink.flush()
+        recent = [e for e in recent if t - e.time < _OVERLAY_ALERT_S]
+        if output is None and on_frame is None:
+            return False
+        img = draw_overlay(rgb, r, recent)
+        if output is not None:
+            if writer is None:
+                writer = VideoWriter(output, fps)
+            writer.write(img)
+        return bool(on_frame is not None and on_frame(img))
+
+    try:
+        with open_dms_source(source) as video:
+            result = analyze_frames(timed_frames(video), camera=source, max_seconds=max_seconds, on_frame=frame_done)
+    finally:
+        if writer is not None:
+            writer.close()
+        if sink:
+            sink.close()
+    return [_event_record(e) for e in result.events]
+
+
+def _event_record(e: Event) -> dict[str, Any]:
+    """A JSON line of the CLI: the event with its camera (the file or webcam it came from)."""
+    return {"type": e.type, "camera": e.camera, "time": round(e.time, 4), "data": e.data}
+
+
+__all__ = ["DmsVideoError", "TimelineRow", "VideoAnalysis", "analyze_frames", "analyze_video", "event_dict",
+           "file_frames", "monitor_source", "open_dms_source", "timed_frames"]
