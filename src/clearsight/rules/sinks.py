@@ -14,13 +14,14 @@ import asyncio
 import collections
 import json
 import queue
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -441,6 +442,12 @@ class SSEBroadcaster:
 
 
 # --------------------------------------------------------------------------- config + router
+MAX_WEBHOOK_HEADERS = 20
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}")
+_RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
+                               "te", "trailer", "proxy-authorization", "proxy-connection", "content-type", "expect"})
+
+
 class SinkConfig(BaseModel):
     """One sink in a camera file: `{type: webhook, url: ..., name: ops-webhook}`."""
 
@@ -468,6 +475,20 @@ class SinkConfig(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict, description="webhook: extra HTTP headers.")
     snapshot: bool | None = Field(default=None, description="Include the event's JPEG snapshot; default: yes for "
                                   "store and webhook, no otherwise.")
+
+    @field_validator("headers")
+    @classmethod
+    def _safe_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        """Extra webhook headers may authenticate (Authorization, X-Api-Key) but never steer the
+        request itself (Host, framing, hop-by-hop): a camera file must not become a request smuggler."""
+        if len(headers) > MAX_WEBHOOK_HEADERS:
+            raise ValueError(f"at most {MAX_WEBHOOK_HEADERS} headers")
+        for name, value in headers.items():
+            if not _HEADER_NAME.fullmatch(name) or name.lower() in _RESERVED_HEADERS:
+                raise ValueError(f"header {name!r} may not be set")
+            if len(value) > 1024 or any(ch in value for ch in "\r\n\0"):
+                raise ValueError(f"header {name!r}: at most 1024 characters, no line breaks")
+        return headers
 
     @property
     def sink_name(self) -> str:

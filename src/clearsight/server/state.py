@@ -156,6 +156,8 @@ class ServiceState:
                     output_dir=data_dir / "cameras" / "output",
                     gallery=self._open_gallery if self.gallery_available else None,
                     pipeline_factory=build_pipeline,
+                    access=self.server.remote,
+                    media_roots=self.settings.media_roots(),
                 )
             return self._cameras
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from ..io.remote import RemoteNotAllowedError, check_local_path, check_url
+from ..settings import RemoteAccess
 from ..rules.engine import Rule, RuleEngine, RuleSet
-from ..rules.sinks import EventStore, SSEBroadcaster
+from ..rules.sinks import EventStore, SinkConfig, SSEBroadcaster
 from ..rules.store import RuleStore
 from .config import CameraConfig
 from .manager import CameraManager, CameraStatus, PipelineFactory
@@ -35,6 +37,10 @@ MAX_CAMERAS = 16
 
 class CameraSourceError(InputError):
     code = "invalid_camera_source"
+
+
+class CameraSinkError(InputError):
+    code = "invalid_camera_sink"
 
 
 class CameraLimitError(InputError):
@@ -69,8 +75,13 @@ class CameraHub:
         output_dir: Path,
         gallery: Callable[[], Gallery] | None = None,
         pipeline_factory: PipelineFactory = CameraPipeline,
+        access: RemoteAccess | None = None,
+        media_roots: Sequence[Path] = (),
         max_cameras: int = MAX_CAMERAS,
     ) -> None:
+        """`access` and `media_roots`: what API users may make the service reach (the
+        allow-list of `server.remote`); cameras restored from the store were checked when
+        they were added."""
         self.cameras = cameras
         self.rule_store = rules
         self.events = events
@@ -78,6 +89,8 @@ class CameraHub:
         self.output_dir = Path(output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.max_cameras = max_cameras
+        self.access = access if access is not None else RemoteAccess()
+        self.media_roots = tuple(Path(r).resolve() for r in media_roots)
         kwargs: dict[str, Any] = {"gallery": _LazyGallery(gallery)} if gallery is not None else {}
         self.manager = CameraManager(broadcaster, pipeline_factory=pipeline_factory, **kwargs)
         self.engine = RuleEngine(self._load_rules())
@@ -126,8 +139,9 @@ class CameraHub:
     def describe(self, name: str) -> dict[str, Any]:
         return {"config": self.manager.config(name).model_dump(mode="json"), "status": self.manager.status(name).to_dict()}
 
-    def add(self, config: CameraConfig, *, start: bool = False) -> CameraStatus:
-        cfg = self.check(config)
+    def add(self, config: CameraConfig, *, start: bool = False, local_files: bool = False) -> CameraStatus:
+        """`local_files`: whether the caller may use files under the media roots (admins)."""
+        cfg = self.check(config, local_files=local_files)
         with self._lock:
             names = self.manager.names()
             if len(names) >= self.max_cameras and cfg.name not in names:
@@ -138,12 +152,12 @@ class CameraHub:
             self.manager.start(cfg.name)
         return self.manager.status(cfg.name)
 
-    def update(self, name: str, config: CameraConfig) -> CameraStatus:
+    def update(self, name: str, config: CameraConfig, *, local_files: bool = False) -> CameraStatus:
         """Replace a camera's configuration; a running camera restarts with it."""
         if config.name != name:
             raise InputError(f"name: the body names {config.name!r} but the URL {name!r}; cameras cannot be renamed")
         self.manager.config(name)  # 404 before anything else
-        status = self.manager.update(self.check(config))
+        status = self.manager.update(self.check(config, local_files=local_files))
         self._save(name, status.running)
         return status
 
@@ -171,34 +185,61 @@ class CameraHub:
         return pipeline
 
     # -- config checks --------------------------------------------------------------
-    def check(self, cfg: CameraConfig) -> CameraConfig:
+    def check(self, cfg: CameraConfig, *, local_files: bool = False) -> CameraConfig:
         """Refuse what the service cannot or must not do, before a thread starts.
 
-        Local sources must exist (resolved to absolute paths); files a camera writes
-        (annotated video, JSONL) stay under the output dir; the hub stores every event
-        itself, so a camera-level `store` sink would duplicate."""
+        Network sources and sink targets must be on the allow-list; local sources only
+        under the media roots and only for callers allowed local files, with one refusal
+        whatever exists; files a camera writes stay under the output dir. A `store` sink
+        without a URL is the service's own event store (the hub stores every event), so
+        camera files written for the CLI load here unchanged."""
         from .detectors import available_stage_detectors
 
         known = available_stage_detectors()
         if cfg.detect.detector not in known:
             raise CameraSourceError(f"detect.detector: unknown detector {cfg.detect.detector!r}; choose from {', '.join(known)}")
-        src = cfg.source
-        if isinstance(src, str) and "://" not in src and not src.startswith(("webcam:", "/dev/")) and not src.isdigit():
-            p = Path(src).expanduser().resolve()
-            if not p.exists():
-                raise CameraSourceError(f"source: no file or folder at {src!r} on the server")
-            src = str(p)
-        sinks = []
+        return cfg.model_copy(update={"source": self._checked_source(cfg.source, local_files),
+                                      **self._checked_sinks(cfg)})
+
+    def _checked_source(self, src: str | int, local_files: bool) -> str | int:
+        if isinstance(src, int) or src.isdigit() or src.startswith(("webcam", "/dev/video")):
+            if not self.access.webcams:
+                raise RemoteNotAllowedError("source: this service does not open its webcams for API users "
+                                            "(server.remote.webcams)")
+            return src
+        if "://" in src:
+            check_url(src, self.access.camera_sources, "source")
+            return src
+        if not local_files:
+            raise RemoteNotAllowedError("source: local files are for admins only; use a camera URL")
+        return str(check_local_path(src, self.media_roots, "source"))
+
+    def _checked_sinks(self, cfg: CameraConfig) -> dict[str, Any]:
+        sinks: list[SinkConfig] = []
+        renamed: dict[str, str] = {}
+        has_sse = any(s.type == "sse" for s in cfg.sinks)
         for s in cfg.sinks:
             if s.type == "store":
-                raise CameraSourceError("sinks: the service stores every event already; remove the `store` sink")
-            if s.type == "jsonl":
+                if s.url:
+                    raise CameraSinkError("sinks: the service keeps events in its own event store; a `store` sink "
+                                          "with a `url` is for the command line")
+                if has_sse:  # the live feed reaches the service's store already
+                    renamed[s.sink_name] = next(x.sink_name for x in cfg.sinks if x.type == "sse")
+                    continue
+                s = s.model_copy(update={"type": "sse", "name": s.sink_name})  # through the broadcaster into the store
+            elif s.type == "jsonl":
                 s = s.model_copy(update={"path": str(self._inside_output(s.path or f"{cfg.name}.jsonl", "sinks.path"))})
+            elif s.type == "webhook":
+                check_url(s.url or "", self.access.event_targets, f"sinks.{s.sink_name}.url")
+            elif s.type == "mqtt":
+                check_url(f"mqtt://{s.host}:{s.port}", self.access.event_targets, f"sinks.{s.sink_name}")
             sinks.append(s)
+        rules = [r.model_copy(update={"actions": [renamed.get(a, a) for a in r.actions]}) if r.actions else r
+                 for r in cfg.rules]
         out = cfg.output
         if out.path:
             out = out.model_copy(update={"path": str(self._inside_output(out.path, "output.path"))})
-        return cfg.model_copy(update={"source": src, "sinks": sinks, "output": out})
+        return {"sinks": sinks, "rules": rules, "output": out}
 
     def _inside_output(self, path: str, field: str) -> Path:
         base = self.output_dir.resolve()

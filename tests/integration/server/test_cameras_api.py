@@ -17,19 +17,26 @@ from fastapi.testclient import TestClient
 
 from clearsight.config import Settings
 from clearsight.server import create_app
-from clearsight.settings import ServerSettings
-from tests.conftest import data_path
+from clearsight.settings import RemoteAccess, ServerSettings
+from clearsight.stream.store import CameraStore
+from tests.conftest import SHARED_DATA, data_path
 from tests.live_server import running_app
 
 pytestmark = pytest.mark.integration
 
 CLIP = ("faces", "face_recognition_examples", "examples", "short_hamilton_clip.mp4")
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _server_settings(**remote) -> ServerSettings:
+    """The test data is the service's media root: admins may use its clips as cameras."""
+    return ServerSettings(warmup=False, remote=RemoteAccess(media_roots=[SHARED_DATA], **remote))
 
 
 @pytest.fixture(scope="module")
 def live_service(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("cameras"), models_dir=Settings().model_dir)
-    app = create_app(settings, ServerSettings(warmup=False))
+    app = create_app(settings, _server_settings())
     keys = {}
     for role in ("admin", "operator", "auditor", "client"):
         _, plain = app.state.clearsight.keys.create(role, f"test {role}")
@@ -74,7 +81,7 @@ def test_camera_end_to_end(live_service):
 
     cam = {"name": "hamilton", "source": str(clip), "source_options": {"realtime": True}, "detect": {"every_n": 2},
            "zones": [{"name": "left", "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], "normalized": True}]}
-    r = c.post("/v1/cameras", json=cam, params={"start": "true"}, headers=keys["operator"])
+    r = c.post("/v1/cameras", json=cam, params={"start": "true"}, headers=admin)
     assert r.status_code == 201, r.text
     # saved as an absolute, resolved path (the data may sit behind a symlink)
     assert Path(r.json()["config"]["source"]) == clip.resolve()
@@ -153,7 +160,7 @@ def test_bad_cameras_are_refused_before_anything_runs(live_service, tmp_path):
     c, keys, _, settings = live_service
     admin = keys["admin"]
     _problem(c.post("/v1/cameras", json={"name": "nofile", "source": str(tmp_path / "missing.mp4")}, headers=admin),
-             422, "invalid_camera_source")
+             403, "source_not_allowed")
     clip = str(data_path(*CLIP))
     escape = {"name": "escape", "source": clip, "output": {"path": "../../../../tmp/x.mp4"}}
     _problem(c.post("/v1/cameras", json=escape, headers=admin), 422, "invalid_camera_source")
@@ -168,8 +175,10 @@ def test_bad_cameras_are_refused_before_anything_runs(live_service, tmp_path):
     assert r.status_code == 200 and r.json()["config"]["detect"]["every_n"] == 5
     _problem(c.get("/v1/cameras/idle/live.mjpeg", headers=admin), 409, "camera_not_running")
     # saved: a second app on the same data dir has it back, with its new settings
-    assert json.loads((settings.data_dir / "cameras" / "idle.json").read_text())["config"]["detect"]["every_n"] == 5
-    app2 = create_app(settings, ServerSettings(warmup=False))
+    store = CameraStore.open(settings)
+    assert store.get("idle").config["detect"]["every_n"] == 5
+    store.close()
+    app2 = create_app(settings, _server_settings())
     _, plain = app2.state.clearsight.keys.create("operator", "second")
     with TestClient(app2) as c2:
         cams = c2.get("/v1/cameras", headers={"Authorization": f"Bearer {plain}"}).json()
@@ -190,7 +199,9 @@ def test_roles_and_tickets(live_service):
     for method, url, body in [("GET", "/v1/cameras", None), ("POST", "/v1/cameras", {"name": "r", "source": clip}),
                               ("PUT", "/v1/rules", {"rules": []}), ("POST", "/v1/cameras/r/start", None)]:
         _problem(c.request(method, url, json=body, headers=keys["auditor"]), 403, "forbidden")
-    assert c.post("/v1/cameras", json={"name": "r", "source": clip}, headers=keys["operator"]).status_code == 201
+    _problem(c.post("/v1/cameras", json={"name": "r", "source": clip}, headers=keys["operator"]), 403,
+             "source_not_allowed")  # local files are for admins
+    assert c.post("/v1/cameras", json={"name": "r", "source": clip}, headers=keys["admin"]).status_code == 201
 
     # streams: the key in a header, or a ticket that carries the role (never the key itself)
     _problem(c.get("/v1/cameras/r/live.mjpeg"), 401, "unauthorized")
@@ -232,3 +243,55 @@ def test_revoking_a_key_closes_its_live_view(live_service):
         _problem(c.get("/v1/cameras/looping/live.mjpeg", headers=viewer), 401, "unauthorized")
     finally:
         assert c.delete("/v1/cameras/looping", headers=keys["admin"]).status_code == 204
+
+
+def test_api_users_cannot_reach_what_the_allow_list_does_not_name(live_service, tmp_path):
+    """Issue 19 item 2: camera sources and sink targets go through `server.remote`; local
+    files only under the media roots, for admins; refusals say nothing of the filesystem."""
+    c, keys, _, _ = live_service
+    admin, operator = keys["admin"], keys["operator"]
+    for source in ("rtsp://127.0.0.1:8554/x", "http://localhost:8000/v1/healthz", "tcp://127.0.0.1:22",
+                   "http://169.254.169.254/latest/meta-data", "webcam:0", "0"):
+        _problem(c.post("/v1/cameras", json={"name": "ssrf", "source": source}, headers=admin), 403, "source_not_allowed")
+    secret = tmp_path / "secret.mp4"
+    secret.write_bytes(b"not a video")
+    details = {_problem(c.post("/v1/cameras", json={"name": "probe", "source": p}, headers=admin), 403,
+                        "source_not_allowed")["detail"]
+               for p in (str(secret), "/etc/passwd", "/no/such/file.mp4", "../../../../etc/hostname")}
+    assert len(details) == 1 and "secret" not in next(iter(details))  # the same words, exists or not
+    clip = str(data_path(*CLIP))
+    for sink in ({"type": "webhook", "url": "http://127.0.0.1:9000/x"}, {"type": "mqtt", "host": "127.0.0.1"},
+                 {"type": "webhook", "url": "http://[::1]:9000/x"}):
+        _problem(c.post("/v1/cameras", json={"name": "out", "source": clip, "sinks": [sink]}, headers=admin), 403,
+                 "source_not_allowed")
+    _problem(c.post("/v1/cameras", json={"name": "out", "source": clip, "sinks": [
+        {"type": "webhook", "url": "https://203.0.113.9/x", "headers": {"Host": "internal"}}]}, headers=admin), 422)
+    r = c.post("/v1/cameras", json={"name": "rtsp", "source": "rtsp://192.168.1.20/s"}, headers=operator)
+    assert r.status_code == 201, r.text  # a camera on the private network: allowed, not started
+    assert c.delete("/v1/cameras/rtsp", headers=operator).status_code == 204
+
+
+def test_every_example_camera_loads_in_the_service(tmp_path):
+    """Issue 19 item 14: one camera schema for the CLI and the service. `{type: store}` is the
+    service's own event store; the lobby example's loopback webhook and broker need an
+    allow-list that names them, which an administrator sets."""
+    import yaml
+
+    from clearsight.settings import AllowRule
+    from clearsight.stream.config import load_camera
+
+    loopback = AllowRule(schemes=["http", "https", "mqtt"], networks=["127.0.0.0/8"], exclude=[])
+    settings = Settings(data_dir=tmp_path / "d", models_dir=Settings().model_dir)
+    app = create_app(settings, _server_settings(event_targets=[loopback]))
+    _, plain = app.state.clearsight.keys.create("admin", "examples")
+    examples = sorted((REPO / "examples" / "cameras").glob("*.yaml"))
+    assert len(examples) >= 4
+    with TestClient(app) as c:
+        for path in examples:
+            cfg = load_camera(path)  # the CLI's loader resolves relative paths against the file
+            body = json.loads(cfg.model_dump_json())
+            if not (isinstance(cfg.source, str) and "://" in cfg.source) and not Path(str(cfg.source)).exists():
+                pytest.skip(f"shared test data not found: {cfg.source}")
+            r = c.post("/v1/cameras", json=body, headers={"Authorization": f"Bearer {plain}"})
+            assert r.status_code == 201, (path.name, r.text)
+            assert yaml.safe_load(path.read_text())["name"] == r.json()["config"]["name"]

@@ -30,7 +30,7 @@ from ...rules.events import iso_time
 from ...stream.config import CameraConfig
 from ...stream.hub import CameraHub
 from ...stream.manager import MJPEG_MEDIA_TYPE, MjpegFeed
-from ..auth import ApiKey, Permission
+from ..auth import ApiKey, Permission, Role
 from ..deps import AuthFirstRoute, StreamAccess, current_key, get_state, require, stream_access
 from ..errors import PROBLEM_RESPONSES
 from ..state import ServiceState
@@ -99,12 +99,13 @@ def list_cameras(_: ApiKey = Depends(require(Permission.CAMERAS_READ)), hub: Cam
 def create_camera(
     config: CameraConfig,
     start: bool = Query(False, description="start processing right away"),
-    _: ApiKey = Depends(require(Permission.CAMERAS_WRITE)),
+    key: ApiKey = Depends(require(Permission.CAMERAS_WRITE)),
     hub: CameraHub = Depends(get_hub),
 ) -> dict:
     """Add a camera (same schema as a camera YAML file). Saved in the data dir, so it
-    survives a restart."""
-    return hub.describe(hub.add(config, start=start).name)
+    survives a restart. Sources and sink targets must be on the service's allow-list
+    (`server.remote`); local files only under its media roots, for admins."""
+    return hub.describe(hub.add(config, start=start, local_files=key.role is Role.ADMIN).name)
 
 
 @router.get("/cameras/{name}", response_model=CameraOut)
@@ -117,11 +118,11 @@ def get_camera(name: str = NamePath, _: ApiKey = Depends(require(Permission.CAME
 def update_camera(
     config: CameraConfig,
     name: str = NamePath,
-    _: ApiKey = Depends(require(Permission.CAMERAS_WRITE)),
+    key: ApiKey = Depends(require(Permission.CAMERAS_WRITE)),
     hub: CameraHub = Depends(get_hub),
 ) -> dict:
     """Replace a camera's configuration; a running camera restarts with it."""
-    hub.update(name, config)
+    hub.update(name, config, local_files=key.role is Role.ADMIN)
     return hub.describe(name)
 
 
