@@ -110,3 +110,22 @@ def verify(session: Session, batch: int = 5000) -> AuditVerification:
         return AuditVerification(False, checked, checked + 1 if head.seq > checked else head.seq,
                                  "log truncated or head altered")
     return AuditVerification(True, checked, None)
+
+
+class AuditLog:
+    """The gallery's audit log: appends inside the caller's transaction, pages, verifies."""
+
+    def append(self, session: Session, *, actor: str, action: str, outcome: str, purpose: str | None = None,
+               target: str | None = None, details: dict[str, Any] | None = None) -> int:
+        return append(session, actor=actor, action=action, outcome=outcome, purpose=purpose, target=target,
+                      details=details)
+
+    def entries(self, session: Session, offset: int = 0, limit: int = 100, *, action: str | None = None,
+                target: str | None = None, newest_first: bool = False) -> list[AuditEntry]:
+        return entries(session, offset, limit, action=action, target=target, newest_first=newest_first)
+
+    def count(self, session: Session, *, action: str | None = None, target: str | None = None) -> int:
+        return count(session, action=action, target=target)
+
+    def verify(self, session: Session) -> AuditVerification:
+        return verify(session)
