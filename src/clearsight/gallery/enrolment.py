@@ -9,6 +9,7 @@ under the index lock so a key rotation cannot slip in between) keeps the facade 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +93,9 @@ class Enroller:
     @staticmethod
     def _unit(embedding: Embedding) -> np.ndarray:
         v = np.asarray(embedding.vector, dtype=np.float32)
-        return v / max(float(np.linalg.norm(v)), 1e-12)
+        if not np.all(np.isfinite(v)) or float(np.linalg.norm(v)) == 0.0:
+            raise InputError("the template is empty or not finite")  # as a search probe would be
+        return v / float(np.linalg.norm(v))
 
     # -- the write --------------------------------------------------------------------
     def store(self, identity_id: str, c: Candidate, actor: str) -> EnrolResult:
@@ -106,6 +109,28 @@ class Enroller:
                 tid, protected = self.write(s, identity_id, c, actor, len(warnings))
             self.sync.added(tid, protected)
         return EnrolResult(template_id=str(tid), quality=c.quality, warnings=warnings)
+
+    def store_new(self, identity_id: str, candidates: list[Candidate], actor: str,
+                  create: Callable[[Session], None]) -> list[EnrolResult]:
+        """Create the identity (`create`, with its consent) and store its templates in ONE
+        transaction: a refused or failed enrolment never leaves an identity behind."""
+        prot = self.keys.protector
+        warnings = [self.searcher.duplicates(identity_id, prot.transform(c.vector), prot) for c in candidates]
+        written: list[tuple[int, np.ndarray]] = []
+        with self.sync.lock:
+            try:
+                with self.repo.transaction() as s:
+                    create(s)
+                    for c, w in zip(candidates, warnings):
+                        written.append(self.write(s, identity_id, c, actor, len(w)))
+            except BaseException:
+                for tid, _ in written:  # images written for rows that rolled back
+                    (self.images_dir / f"{tid}.bin").unlink(missing_ok=True)
+                raise
+            for tid, protected in written:
+                self.sync.added(tid, protected)
+        return [EnrolResult(template_id=str(tid), quality=c.quality, warnings=w)
+                for (tid, _), c, w in zip(written, candidates, warnings)]
 
     def write(self, s: Session, identity_id: str, c: Candidate, actor: str, n_warnings: int) -> tuple[int, np.ndarray]:
         """Encrypt and add the template row (and its image) in the caller's transaction, which

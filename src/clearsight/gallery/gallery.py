@@ -11,13 +11,14 @@ erased or unconsented identity can never come back even from a stale index.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
 from ..config import Settings, get_settings
-from ..errors import InputError
+from ..errors import ClearsightError, InputError
 from ..settings import GallerySettings
 from ..types import Embedding, Match, QualityReport
 from . import audit as audit_log
@@ -25,7 +26,7 @@ from . import policy
 from .audit import AuditLog
 from .consent import Purpose, parse_expiry, parse_purpose, to_consent
 from .enrolment import Enroller
-from .errors import NotFoundError
+from .errors import ConflictError, ConsentRequiredError, NotFoundError
 from .index.base import VectorIndex
 from .model import FaceModel
 from .protection import TemplateKeys
@@ -33,10 +34,12 @@ from .records import (
     AuditEntry,
     AuditVerification,
     Consent,
+    EnrolOutcome,
     EnrolResult,
     Group,
     Identity,
     IdentityVerification,
+    NewIdentityEnrolment,
     PurgeReport,
     RotationReport,
 )
@@ -263,6 +266,64 @@ class Gallery:
         candidate = self._enroller.from_embedding(embedding, quality)
         self._enroller.require_enrollable(identity_id, actor)
         return self._enroller.store(str(identity_id), candidate, actor)
+
+    def enroll_new_identity(self, external_id: str | None, display_name: str, images: Sequence[object], *,
+                            actor: str, attributes: dict | None = None, purpose: Purpose | str | None = None,
+                            legal_basis: str = "consent", granted_by: str | None = None,
+                            expires_at: datetime | None = None,
+                            store_image: bool | None = None) -> NewIdentityEnrolment:
+        """Create an identity, record its consent for `purpose` and enrol its faces, atomically.
+
+        Every photo (or Embedding) is gated first; the identity, the consent and the
+        templates that passed are then committed in one transaction. If none passes, or
+        there is no consent to enrol under, nothing is created and the first refusal is
+        raised (ConsentRequiredError, NoFaceError, QualityRejectedError, ...); each
+        refusal is audited as by `enroll`. Photos refused next to accepted ones are
+        reported in the outcomes."""
+        actor = audit_log.require_actor(actor)
+        name, attrs = self._identity_fields(display_name, attributes)
+        if not images:
+            raise InputError("give at least one photo to enrol")
+        identity_id = new_id()
+        consent = (self._consent_row(identity_id, purpose, legal_basis, granted_by or actor, expires_at)
+                   if purpose else None)
+        if consent is None:
+            self._repo.record(actor, "enrol", target=identity_id, outcome="refused",
+                              details={"error": "consent_required"})
+            raise ConsentRequiredError("a new identity needs a consent or legal basis (a purpose) to be enrolled")
+        if external_id:
+            try:
+                self._repo.find_identity(external_id)
+            except NotFoundError:
+                pass
+            else:
+                raise ConflictError(f"an identity with external id {external_id!r} already exists")
+        keep = self.gs.store_images if store_image is None else store_image
+        candidates, outcomes = [], []
+        for item in images:
+            try:
+                c = (self._enroller.from_embedding(item, None) if isinstance(item, Embedding)
+                     else self._enroller.from_image(item, actor, identity_id, keep))
+            except ClearsightError as exc:
+                outcomes.append(exc)
+            else:
+                candidates.append(c)
+                outcomes.append(c)
+        if not candidates:
+            raise next(o for o in outcomes if isinstance(o, ClearsightError))
+
+        def create(s) -> None:  # noqa: ANN001
+            row = self._repo.add_identity(s, external_id, name, attrs, identity_id)
+            self._repo.audit.append(s, actor=actor, action="identity.create", target=row.id, outcome="ok",
+                                    details={"external_id": row.external_id})
+            self._grant(s, consent, actor)
+
+        with self._repo.unique(f"an identity with external id {external_id!r}"):
+            stored = iter(self._enroller.store_new(identity_id, candidates, actor, create))
+        return NewIdentityEnrolment(
+            identity=self.get_identity(identity_id),
+            outcomes=tuple(EnrolOutcome(None, o) if isinstance(o, ClearsightError) else EnrolOutcome(next(stored))
+                           for o in outcomes))
 
     def load_image_of(self, template_id: str) -> bytes:
         """The stored enrolment image (JPEG) of a template, if images are kept."""

@@ -84,8 +84,8 @@ class IdentityRepository:
 
     # -- identities --------------------------------------------------------------
     def add_identity(self, s: Session, external_id: str | None, display_name: str,
-                     attributes: dict[str, Any]) -> IdentityRow:
-        row = IdentityRow(id=new_id(), external_id=external_id or None, display_name=display_name,
+                     attributes: dict[str, Any], identity_id: str | None = None) -> IdentityRow:
+        row = IdentityRow(id=identity_id or new_id(), external_id=external_id or None, display_name=display_name,
                           attributes=dict(attributes), created_at=utcnow())
         s.add(row)
         s.flush()
