@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     def template_key_file(self) -> Path:
         return self.gallery.key_file or self.data_dir / "template_keys.json"
 
+    def audit_key_file(self) -> Path:
+        """The audit log's HMAC key: kept with the template key ring, outside the database,
+        so whoever can rewrite the database cannot re-seal the audit chain."""
+        return self.template_key_file().with_name("audit_key.json")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -23,7 +23,6 @@ from ..settings import GallerySettings
 from ..types import Embedding, Match, QualityReport
 from . import audit as audit_log
 from . import policy
-from .audit import AuditLog
 from .consent import Purpose, parse_expiry, parse_purpose, to_consent
 from .enrolment import Enroller
 from .errors import ConflictError, ConsentRequiredError, NotFoundError
@@ -68,7 +67,8 @@ class Gallery:
         self.gs = gs = settings.gallery
         self.url = settings.gallery_database_url()
         self._model = FaceModel(pipeline, model_id)
-        self._repo = IdentityRepository(self.url, sqlite_synchronous=gs.sqlite_synchronous, audit=AuditLog())
+        self._repo = IdentityRepository(self.url, sqlite_synchronous=gs.sqlite_synchronous,
+                                        audit_key_file=settings.audit_key_file())
         self._keys = TemplateKeys(settings.template_key_file())
         self._sync = IndexSync(settings, self._repo, self._keys, self._model)
         self._searcher = Searcher(self._repo, self._sync, self._keys, self._model)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .audit import AuditLog
+from .audit import AuditLog, open_chain_key
 from .consent import to_consent
 from .errors import ConflictError, NotFoundError
 from .records import Consent, Group, Identity
@@ -51,11 +52,11 @@ def _template_count():  # noqa: ANN202
 
 
 class IdentityRepository:
-    def __init__(self, url: str, *, sqlite_synchronous: str, audit: AuditLog) -> None:
+    def __init__(self, url: str, *, sqlite_synchronous: str, audit_key_file: Path) -> None:
         self.engine: Engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
         migrate(self.engine)
         self._sessions: sessionmaker = session_factory(self.engine)
-        self.audit = audit
+        self.audit = AuditLog(open_chain_key(self.transaction, audit_key_file))
 
     # -- sessions ----------------------------------------------------------------
     def session(self) -> Session:
