@@ -59,6 +59,9 @@ class IdentityRow(Base):
     display_name: Mapped[str] = mapped_column(String(255))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # PORT TO clearsight/db (issue 19 item 4, migration 0002): the per-identity key of the
+    # audit pseudonyms; deleted with the row at erasure, which makes them unlinkable.
+    pseudonym_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class TemplateRow(Base):
