@@ -14,7 +14,8 @@ still verify: entries below it are checked as plain SHA-256, entries from it on 
 HMACs. Keyed entries link to the sealed head they extended (`prev_hash`).
 
 Entries record who did what to whom, for which purpose and with what outcome:
-never an image or a template.
+never an image or a template, and identifying values only as per-identity
+pseudonyms (`pseudonym`), so that erasure can make a person's rows unlinkable.
 """
 
 from __future__ import annotations
@@ -123,6 +124,13 @@ def open_chain_key(transaction: Callable[[], AbstractContextManager[Session]], p
         s.flush()
         _write_key(path, ck)
     return ck
+
+
+def pseudonym(identity_key: bytes, field: str, value: str) -> str:
+    """What the log keeps of an identifying value (an external id): an HMAC under the
+    identity's own key. While the identity exists the key links its rows to the value;
+    erasure deletes the key, and the rows become unlinkable to the person."""
+    return "hmac:" + hmac.new(identity_key, f"clearsight/audit/{field}/{value}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def require_actor(actor: str | None) -> str:

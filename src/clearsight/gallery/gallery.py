@@ -45,7 +45,7 @@ from .records import (
 from .repository import IdentityRepository, to_identity
 from .rotation import rotate_key
 from .search import MAX_TOP_K, Searcher
-from .store import ConsentRow, TemplateRow, as_utc, new_id, utcnow
+from .store import ConsentRow, IdentityRow, TemplateRow, as_utc, new_id, utcnow
 from .sync import IndexSync, template_aad
 
 if TYPE_CHECKING:
@@ -124,9 +124,19 @@ class Gallery:
         name, attrs = self._identity_fields(display_name, attributes)
         with self._repo.unique(f"an identity with external id {external_id!r}"), self._repo.transaction() as s:
             row = self._repo.add_identity(s, external_id, name, attrs)
-            self._repo.audit.append(s, actor=actor, action="identity.create", target=row.id, outcome="ok",
-                                    details={"external_id": row.external_id})
+            self._audit_created(s, row, actor)
         return to_identity(row, 0)
+
+    def _audit_created(self, s, row: IdentityRow, actor: str) -> None:  # noqa: ANN001
+        ext = row.external_id and audit_log.pseudonym(row.pseudonym_key, "external_id", row.external_id)
+        self._repo.audit.append(s, actor=actor, action="identity.create", target=row.id, outcome="ok",
+                                details={"external_id": ext})
+
+    def audit_pseudonym(self, identity_id: str, value: str, field: str = "external_id") -> str:
+        """How the audit log writes `value` of this identity (e.g. to find the rows that
+        name its external id). Impossible once the identity is erased: that is the point."""
+        with self._repo.transaction() as s:
+            return audit_log.pseudonym(self._repo.pseudonym_key(s, str(identity_id)), field, str(value))
 
     def get_identity(self, identity_id: str) -> Identity:
         return self._repo.get_identity(identity_id)
@@ -170,13 +180,16 @@ class Gallery:
 
     def erase_identity(self, identity_id: str, actor: str) -> dict[str, int]:
         """Remove the identity, its templates, consents, memberships, stored images and
-        index entries; only the audit entry recording the erasure remains."""
+        index entries; only the audit entry recording the erasure remains. Its pseudonym
+        key goes with the row, so its earlier audit rows can no longer be linked to it,
+        and on SQLite the deleted bytes are zeroed and the WAL truncated."""
         actor = audit_log.require_actor(actor)
         with self._repo.transaction() as s:
             tpl, n_cons = self._repo.delete_identity(s, str(identity_id))
             self._repo.audit.append(s, actor=actor, action="erase", target=str(identity_id), outcome="ok",
                                     details={"templates": len(tpl), "consents": n_cons})
         self._drop_templates([int(t.id) for t in tpl], [t.image_path for t in tpl])
+        self._repo.scrub()  # the name and the pseudonym key leave the WAL too
         return {"templates": len(tpl), "consents": n_cons}
 
     def _drop_templates(self, ids: list[int], images: list[str | None]) -> None:
@@ -314,8 +327,7 @@ class Gallery:
 
         def create(s) -> None:  # noqa: ANN001
             row = self._repo.add_identity(s, external_id, name, attrs, identity_id)
-            self._repo.audit.append(s, actor=actor, action="identity.create", target=row.id, outcome="ok",
-                                    details={"external_id": row.external_id})
+            self._audit_created(s, row, actor)
             self._grant(s, consent, actor)
 
         with self._repo.unique(f"an identity with external id {external_id!r}"):

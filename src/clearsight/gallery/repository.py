@@ -8,13 +8,15 @@ its audit entry always commit (or roll back) together in `transaction()`.
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, delete, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,8 +39,18 @@ from .store import (
     utcnow,
 )
 
+log = logging.getLogger(__name__)
+
 #: rows per IN (...) query: below every backend's bound-parameter limit
 CHUNK = 5000
+
+
+def _secure_delete(dbapi_conn, _record) -> None:  # noqa: ANN001
+    """Deleted rows are overwritten with zeros, not left in free pages: an erased
+    person's name must not survive in the database file."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA secure_delete=ON")
+    cur.close()
 
 
 def to_identity(row: IdentityRow, count: int) -> Identity:
@@ -54,6 +66,8 @@ def _template_count():  # noqa: ANN202
 class IdentityRepository:
     def __init__(self, url: str, *, sqlite_synchronous: str, audit_key_file: Path) -> None:
         self.engine: Engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _secure_delete)
         migrate(self.engine)
         self._sessions: sessionmaker = session_factory(self.engine)
         self.audit = AuditLog(open_chain_key(self.transaction, audit_key_file))
@@ -80,6 +94,22 @@ class IdentityRepository:
         with self.transaction() as s:
             self.audit.append(s, actor=actor, action=action, **entry)
 
+    def scrub(self) -> None:
+        """After an erasure: fold the write-ahead log into the database and truncate it, so
+        the erased rows' old page images leave `gallery.db-wal` (secure_delete has zeroed
+        them in the database file). SQLite only; PostgreSQL reclaims dead rows on VACUUM."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            busy, _log, _done = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            cur.close()
+        finally:
+            raw.close()
+        if busy:
+            log.warning("WAL checkpoint after erasure incomplete: another connection is reading")
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -87,7 +117,7 @@ class IdentityRepository:
     def add_identity(self, s: Session, external_id: str | None, display_name: str,
                      attributes: dict[str, Any], identity_id: str | None = None) -> IdentityRow:
         row = IdentityRow(id=identity_id or new_id(), external_id=external_id or None, display_name=display_name,
-                          attributes=dict(attributes), created_at=utcnow())
+                          attributes=dict(attributes), created_at=utcnow(), pseudonym_key=secrets.token_bytes(32))
         s.add(row)
         s.flush()
         return row
@@ -97,6 +127,13 @@ class IdentityRepository:
         if row is None:
             raise NotFoundError(f"no identity {identity_id!r}")
         return row
+
+    def pseudonym_key(self, s: Session, identity_id: str) -> bytes:
+        """The identity's pseudonym key, made on first use for identities older than pseudonyms."""
+        row = self.require_identity(s, identity_id)
+        if row.pseudonym_key is None:
+            row.pseudonym_key = secrets.token_bytes(32)
+        return row.pseudonym_key
 
     def exists(self, s: Session, identity_id: str) -> bool:
         return s.get(IdentityRow, str(identity_id)) is not None
