@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
-
 from ..config import Settings, get_settings
 from ..errors import ClearsightError, InputError
 from ..settings import GallerySettings
@@ -425,12 +423,11 @@ class Gallery:
         consent can re-enrol them."""
         actor = audit_log.require_actor(actor)
         with self._repo.transaction() as s:
-            n_cons = int(s.execute(delete(ConsentRow).where(policy.lapsed_consent(cutoff.now))).rowcount or 0)
+            n_cons = self._repo.delete_consents(s, policy.lapsed_consent(cutoff.now))
             cond = TemplateRow.identity_id.in_(policy.without_basis(cutoff.now))
             if cutoff.templates_before is not None:
                 cond = cond | (TemplateRow.created_at < cutoff.templates_before)
-            rows = s.execute(select(TemplateRow.id, TemplateRow.identity_id, TemplateRow.image_path)
-                             .where(cond)).all()
+            rows = self._repo.template_refs(s, cond)
             ids = [int(r.id) for r in rows]
             self._repo.delete_templates(s, ids)
             affected = sorted({r.identity_id for r in rows})

@@ -20,6 +20,7 @@ from sqlalchemy import Row, delete, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from .audit import AuditLog, open_chain_key
 from .consent import to_consent
@@ -289,6 +290,14 @@ class IdentityRepository:
     def template(self, template_id: str) -> TemplateRow | None:
         with self.session() as s:
             return s.get(TemplateRow, int(template_id))
+
+    def delete_consents(self, s: Session, where: ColumnElement[bool]) -> int:
+        return int(s.execute(delete(ConsentRow).where(where)).rowcount or 0)
+
+    def template_refs(self, s: Session, where: ColumnElement[bool]) -> list[Row]:
+        """(id, identity_id, image_path) of the templates matching `where`."""
+        return list(s.execute(select(TemplateRow.id, TemplateRow.identity_id, TemplateRow.image_path)
+                              .where(where)).all())
 
     def delete_templates(self, s: Session, ids: Sequence[int]) -> None:
         for i in range(0, len(ids), CHUNK):
