@@ -113,6 +113,11 @@ class Settings(BaseSettings):
             return legacy
         return self.ensure_secrets_dir() / "template_keys.json"
 
+    def audit_key_file(self) -> Path:
+        """The audit log's HMAC key: kept with the template key ring, outside the database,
+        so whoever can rewrite the database cannot re-seal the audit chain."""
+        return self.template_key_file().with_name("audit_key.json")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

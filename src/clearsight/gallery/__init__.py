@@ -16,7 +16,8 @@ _EXPORTS = {
     "Purpose": "consent", "PURPOSES": "consent",
     "GallerySettings": "clearsight.settings",  # its home is the settings layer; kept here for existing users
     **{n: "records" for n in ("Identity", "Consent", "Group", "EnrolResult", "AuditEntry", "AuditVerification",
-                              "IdentityVerification", "PurgeReport", "RotationReport")},
+                              "IdentityVerification", "PurgeReport", "RotationReport", "EnrolOutcome",
+                              "NewIdentityEnrolment")},
     **{n: "errors" for n in ("GalleryError", "NotFoundError", "ConsentRequiredError", "ConflictError",
                              "QualityRejectedError", "TemplateKeyError", "GalleryIndexError")},
 }
@@ -38,4 +39,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .gallery import Gallery
     from ..settings import GallerySettings
     from .records import (AuditEntry, AuditVerification, Consent, EnrolResult, Group, Identity,
-                          IdentityVerification, PurgeReport, RotationReport)
+                          IdentityVerification, PurgeReport, RotationReport, EnrolOutcome, NewIdentityEnrolment)

@@ -235,3 +235,37 @@ class Protector:
             return self._cipher(kid.decode()).decrypt(rest[:12], rest[12:], aad)
         except InvalidTag:
             raise TemplateKeyError("a stored image failed authentication") from None
+
+
+class TemplateKeys:
+    """The live key ring of one open gallery, shared by its sync, searcher and rotation.
+
+    `protector` is swapped whole (never mutated into a new domain), so a reader that
+    took it once stays in one key domain for a whole search or enrolment."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.protector = Protector(load_keyring(path))
+
+    @property
+    def active(self) -> str:
+        return self.protector.active
+
+    def follow_file(self) -> bool:
+        """Another process rotated the key file: follow it. True when the active key changed
+        (the index of the old domain is then stale)."""
+        ring = self.protector.ring
+        if ring.source == "env":
+            return False
+        try:
+            mtime = self.path.stat().st_mtime
+        except OSError:
+            return False
+        if mtime == ring.mtime:
+            return False
+        new = load_keyring(self.path)
+        if new.active != ring.active or set(new.keys) != set(ring.keys):
+            self.protector = Protector(new)
+            return new.active != ring.active
+        ring.mtime = mtime
+        return False

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..errors import ClearsightError
 from ..types import Decision, QualityReport, Verification
 
 
@@ -141,3 +142,31 @@ class RotationReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class EnrolOutcome:
+    """One photo of a multi-photo enrolment: its template, or why it was refused."""
+
+    result: EnrolResult | None
+    error: ClearsightError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.result is not None:
+            return self.result.to_dict()
+        return {"error": self.error.code, "message": str(self.error)}
+
+
+@dataclass(frozen=True)
+class NewIdentityEnrolment:
+    """An identity created together with its first faces (all in one transaction)."""
+
+    identity: Identity
+    outcomes: tuple[EnrolOutcome, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"identity": self.identity.to_dict(), "results": [o.to_dict() for o in self.outcomes]}

@@ -53,9 +53,9 @@ def _acks(lines: list[str]) -> list[tuple[int, str, str]]:
 
 def _assert_consistent(g) -> None:  # noqa: ANN001
     idx = g.sync(force=False)
-    store = np.sort(g._store_ids())
+    store = np.sort(g._sync.store_ids())
     np.testing.assert_array_equal(idx.ids(), store)
-    g._active_vectors(store)  # every stored row decrypts and authenticates: nothing torn
+    g._sync.active_vectors(store)  # every stored row decrypts and authenticates: nothing torn
     assert g.verify_audit().ok
     ok_enrols = [e for e in g.audit_entries(limit=10_000, action="enrol") if e.outcome == "ok"]
     erased = sum(e.details["templates"] for e in g.audit_entries(limit=10_000, action="erase"))

@@ -123,7 +123,7 @@ def test_rotation_reprotects_everything_while_searching(monkeypatch):
     assert errors == []
     assert rep.old_key_ids == [old] and rep.templates_reprotected == 40
     assert g.stats()["key_id"] == rep.new_key_id != old
-    ring = load_keyring(g._key_path)
+    ring = load_keyring(g._keys.path)
     assert set(ring.keys) == {rep.new_key_id}  # the old key is gone: old copies are revoked
     with g._session() as s:
         after = dict(s.execute(text("SELECT id, ciphertext FROM templates")).all())

@@ -149,7 +149,7 @@ def test_erasure_removes_everything_but_the_audit_entry(gallery):
         assert s.execute(text("SELECT count(*) FROM templates WHERE identity_id = :i"), {"i": a.id}).scalar() == 0
         assert s.execute(text("SELECT count(*) FROM consents WHERE identity_id = :i"), {"i": a.id}).scalar() == 0
         assert s.execute(text("SELECT count(*) FROM group_members WHERE identity_id = :i"), {"i": a.id}).scalar() == 0
-    assert len(gallery._index) == 1
+    assert len(gallery._sync.index) == 1
     erase = gallery.audit_entries(action="erase")
     assert len(erase) == 1 and erase[0].target == a.id and erase[0].actor == "dpo"
     assert gallery.verify_audit().ok
@@ -170,7 +170,7 @@ def test_retention_purges_expired_and_withdrawn(gallery):
     assert (rep.consents_purged, rep.templates_purged, rep.identities_affected) == (2, 2, 2)
     assert gallery.get_identity(a.id).template_count == 0
     assert gallery.get_identity(b.id).template_count == 1
-    assert len(gallery._index) == 1
+    assert len(gallery._sync.index) == 1
     assert {e.target for e in gallery.audit_entries(action="retention.purge")} == {a.id, c.id}
     assert gallery.purge_expired("retention-job").templates_purged == 0
 
@@ -233,8 +233,8 @@ def test_templates_are_stored_protected(gallery):
     assert row.model == MODEL and row.dim == 128 and len(row.nonce) == 12
     assert raw not in row.ciphertext and raw[:16] not in row.ciphertext
     # the index holds the key-transformed vector, not the template
-    _, ids = gallery._index.search(emb(71).vector.reshape(1, -1), 1)
-    stored = gallery._active_vectors(ids[0][:1])[0]
+    _, ids = gallery._sync.index.search(emb(71).vector.reshape(1, -1), 1)
+    stored = gallery._sync.active_vectors(ids[0][:1])[0]
     assert abs(float(np.dot(stored, emb(71).vector))) < 0.5
 
 
@@ -264,7 +264,7 @@ def test_gallery_on_milvus_lite(tmp_path):
         assert g.search(near(902), "access", "gate")[0].identity_id == people[2].id
         g.erase_identity(people[2].id, "dpo")
         assert people[2].id not in {m.identity_id for m in g.search(emb(902), "access", "gate", top_k=5)}
-        assert g.stats()["index"]["backend"] == "milvus" and len(g._index) == 4
+        assert g.stats()["index"]["backend"] == "milvus" and len(g._sync.index) == 4
     finally:
         g.close()
 

@@ -23,6 +23,8 @@ class IdentityRow(MainBase):
     display_name: Mapped[str] = mapped_column(String(255))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # per-identity key of the audit pseudonyms: erased with the identity, so its audit rows become unlinkable
+    pseudonym_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class TemplateRow(MainBase):
