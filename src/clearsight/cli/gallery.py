@@ -18,6 +18,7 @@ from .common import JsonOpt, default_actor, echo_json, quiet_runtimes
 
 if TYPE_CHECKING:
     from ..gallery import Gallery
+    from ..gallery.records import EnrolOutcome
 
 ActorOpt = Annotated[str, typer.Option(help="who is doing this (recorded in the audit log)")]
 
@@ -45,32 +46,47 @@ def enroll(
     if bool(identity) == bool(name):
         raise typer.BadParameter("give exactly one of --identity or --name")
     with _open() as g:
-        ident = g.get_identity(identity) if identity else g.create_identity(external_id, name, actor=actor)
-        if purpose:
-            g.add_consent(ident.id, purpose, legal_basis, granted_by or actor, expires, actor=actor)
+        if name:  # a new person: identity, consent and faces in one transaction, or nothing at all
+            created = g.enroll_new_identity(external_id, name, images, actor=actor, purpose=purpose,
+                                            legal_basis=legal_basis, granted_by=granted_by, expires_at=expires)
+            ident, outcomes = created.identity, list(created.outcomes)
+        else:
+            ident = g.get_identity(identity)
+            if purpose:
+                g.add_consent(ident.id, purpose, legal_basis, granted_by or actor, expires, actor=actor)
+            outcomes = [_enrol_one(g, ident.id, path, actor) for path in images]
         results: list[dict[str, Any]] = []
-        failed = 0
-        for path in images:
-            try:
-                r = g.enroll(ident.id, path, actor)
-                results.append({"image": str(path), **r.to_dict()})
-                if not as_json:
-                    typer.echo(f"{path}: enrolled template {r.template_id} (quality {r.quality.score:.2f})")
-                    for w in r.warnings:
-                        typer.echo(f"  warning: {w}")
-            except ClearsightError as exc:
-                if exc.code == "consent_required":
-                    raise
-                failed += 1  # a rejected photo is an outcome of enrolment; the others still count
-                results.append({"image": str(path), "error": exc.code, "message": str(exc)})
-                if not as_json:
-                    typer.echo(f"{path}: {exc}", err=True)
+        for path, outcome in zip(images, outcomes):
+            results.append({"image": str(path), **outcome.to_dict()})
+            if as_json:
+                continue
+            if outcome.result is not None:
+                typer.echo(f"{path}: enrolled template {outcome.result.template_id} "
+                           f"(quality {outcome.result.quality.score:.2f})")
+                for w in outcome.result.warnings:
+                    typer.echo(f"  warning: {w}")
+            else:
+                typer.echo(f"{path}: {outcome.error}", err=True)
+        enrolled = sum(o.ok for o in outcomes)
         if as_json:
             echo_json({"identity": g.get_identity(ident.id).to_dict(), "results": results})
         else:
-            typer.echo(f"identity {ident.id} ({ident.display_name}): {len(images) - failed} of {len(images)} enrolled")
-    if failed == len(images):
+            typer.echo(f"identity {ident.id} ({ident.display_name}): {enrolled} of {len(images)} enrolled")
+    if enrolled == 0:
         raise typer.Exit(2)
+
+
+def _enrol_one(g: Gallery, identity_id: str, path: Path, actor: str) -> EnrolOutcome:
+    """A rejected photo is an outcome of enrolment (the others still count); a missing consent is not."""
+    from ..gallery.errors import ConsentRequiredError
+    from ..gallery.records import EnrolOutcome
+
+    try:
+        return EnrolOutcome(g.enroll(identity_id, path, actor))
+    except ConsentRequiredError:
+        raise
+    except ClearsightError as exc:
+        return EnrolOutcome(None, exc)
 
 
 def search(

@@ -43,8 +43,6 @@ def test_refused_photos_leave_no_identity(gallery):
     assert gallery.verify_audit().ok
 
 
-@pytest.mark.xfail(strict=True, reason="cli `enroll --name` still creates then enrols; the lead wires it to "
-                                       "Gallery.enroll_new_identity (issue 19 item 13), then drops this marker")
 def test_cli_enroll_without_consent_leaves_no_identity():
     from typer.testing import CliRunner
 
