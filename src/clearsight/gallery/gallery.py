@@ -39,6 +39,7 @@ from .records import (
     NewIdentityEnrolment,
     PurgeReport,
     RotationReport,
+    checked_attributes,
 )
 from .repository import IdentityRepository, to_identity
 from .rotation import rotate_key
@@ -112,9 +113,7 @@ class Gallery:
     def _identity_fields(display_name: str, attributes: dict | None) -> tuple[str, dict[str, Any]]:
         if not display_name or not str(display_name).strip():
             raise InputError("display_name is required")
-        if attributes is not None and not isinstance(attributes, dict):
-            raise InputError("attributes must be a JSON object")
-        return str(display_name).strip()[:255], dict(attributes or {})
+        return str(display_name).strip()[:255], checked_attributes(attributes or {})
 
     def create_identity(self, external_id: str | None, display_name: str, attributes: dict | None = None, *,
                         actor: str) -> Identity:
@@ -159,15 +158,15 @@ class Gallery:
             raise InputError("nothing to update: give display_name, attributes or external_id")
         if display_name is not None and not str(display_name).strip():
             raise InputError("display_name must not be empty")
-        if attributes is not None and not isinstance(attributes, dict):
-            raise InputError("attributes must be a JSON object")
+        if attributes is not None:
+            attributes = checked_attributes(attributes)
         if external_id is not None and not str(external_id).strip():
             raise InputError("external_id must not be empty")
         wanted: dict[str, Any] = {}
         if display_name is not None:
             wanted["display_name"] = str(display_name).strip()[:255]
         if attributes is not None:
-            wanted["attributes"] = dict(attributes)
+            wanted["attributes"] = attributes
         if external_id is not None:
             wanted["external_id"] = str(external_id)[:255]
         with self._repo.unique(f"an identity with external id {external_id!r}"), self._repo.transaction() as s:

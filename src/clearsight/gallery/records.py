@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import ClearsightError
+from ..errors import ClearsightError, InputError
 from ..types import Decision, QualityReport, Verification
 
 
@@ -170,3 +171,38 @@ class NewIdentityEnrolment:
 
     def to_dict(self) -> dict[str, Any]:
         return {"identity": self.identity.to_dict(), "results": [o.to_dict() for o in self.outcomes]}
+
+
+# Identity attributes are the integrator's own metadata (employee number, department):
+# small, flat-ish JSON. Bounds keep one request from storing megabytes per person, and a
+# hundred-thousand-key object from making every listing slow.
+MAX_ATTRIBUTE_BYTES = 16 * 1024
+MAX_ATTRIBUTE_KEYS = 100
+MAX_ATTRIBUTE_DEPTH = 4
+
+
+def checked_attributes(attributes: object) -> dict[str, Any]:
+    """`attributes` as a JSON object within the bounds above, or a clear InputError."""
+    if not isinstance(attributes, dict):
+        raise InputError("attributes must be a JSON object")
+    if len(attributes) > MAX_ATTRIBUTE_KEYS:
+        raise InputError(f"attributes: at most {MAX_ATTRIBUTE_KEYS} keys")
+
+    def depth(v: object, d: int = 1) -> int:
+        if d > MAX_ATTRIBUTE_DEPTH:
+            return d
+        if isinstance(v, dict):
+            return max((depth(x, d + 1) for x in v.values()), default=d)
+        if isinstance(v, list):
+            return max((depth(x, d + 1) for x in v), default=d)
+        return d
+
+    if depth(attributes) > MAX_ATTRIBUTE_DEPTH:
+        raise InputError(f"attributes: nested at most {MAX_ATTRIBUTE_DEPTH} levels")
+    try:
+        size = len(json.dumps(attributes, ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        raise InputError("attributes must be JSON values") from None
+    if size > MAX_ATTRIBUTE_BYTES:
+        raise InputError(f"attributes: at most {MAX_ATTRIBUTE_BYTES} bytes as JSON (got {size})")
+    return dict(attributes)
