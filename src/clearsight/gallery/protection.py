@@ -195,6 +195,11 @@ class Protector:
                 c = self._aes[kid] = AESGCM(_hkdf(self._key(kid), b"clearsight/template/aes-gcm"))
             return c
 
+    def file_key(self, kid: str | None = None) -> bytes:
+        """The key that seals files derived from templates of key `kid` (the index files):
+        its own HKDF label, so it never equals the row-encryption key."""
+        return _hkdf(self._key(kid or self.active), b"clearsight/index-file/aes-gcm")
+
     def transform(self, vectors: np.ndarray, kid: str | None = None) -> np.ndarray:
         """Row vectors into the protected domain of key `kid` (default: active)."""
         v = np.asarray(vectors, dtype=np.float32)

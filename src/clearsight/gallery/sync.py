@@ -59,7 +59,8 @@ class IndexSync:
         return create_index(gs.index, dim, path=self._path(), exact_max=gs.exact_max,
                             factory=gs.compressed_factory, k_factor=gs.compressed_k_factor,
                             threads=gs.index_threads, shards=gs.index_shards, probe_factor=gs.ivf_probe_factor,
-                            first_probe_factor=gs.ivf_first_probe_factor, stop_gap=gs.ivf_stop_gap)
+                            first_probe_factor=gs.ivf_first_probe_factor, stop_gap=gs.ivf_stop_gap,
+                            seal_key=self.keys.protector.file_key())
 
     def _dim(self) -> int | None:
         return self.repo.template_dim(self.model.model_id) or self.model.dim_hint()

@@ -44,6 +44,7 @@ import numpy as np
 
 from ..errors import GalleryIndexError
 from .base import as_ids, as_vectors
+from .sealed import SealedIndexError, is_sealed, read_sealed, write_sealed
 
 AUTO = "auto"
 GROWTH_RETRAIN = 4  # re-train the coarse quantiser when the gallery has grown this much
@@ -96,15 +97,19 @@ def _bulk_assignment(index: faiss.Index, n: int):  # noqa: ANN202
 
 class FaissIndex:
     OPTIONS = ("path", "exact_max", "factory", "k_factor", "threads", "shards", "probe_factor", "nprobe",
-               "first_probe_factor", "stop_gap", "shared_quantizer_from")
+               "first_probe_factor", "stop_gap", "shared_quantizer_from", "seal_key")
 
     def __init__(self, dim: int, *, kind: str = "auto", path: Path | str | None = None, exact_max: int = 250_000,
                  factory: str = AUTO, k_factor: int = 8, threads: int | None = None, shards: int = 2,
                  probe_factor: float = 12.0, nprobe: int | None = None, first_probe_factor: float = 2.0,
-                 stop_gap: float | str = AUTO, shared_quantizer_from: int = SHARED_QUANTIZER_FROM) -> None:
+                 stop_gap: float | str = AUTO, shared_quantizer_from: int = SHARED_QUANTIZER_FROM,
+                 seal_key: bytes | None = None) -> None:
+        """`seal_key`: persisted files are AES-GCM encrypted under it (`sealed.py`); files of
+        an older, unsealed index still load and are sealed on the next persist."""
         self.dim = int(dim)
         self.kind = kind
         self.path = Path(path) if path else None
+        self.seal_key = seal_key
         self.exact_max = int(exact_max)
         self.factory = factory
         self.k_factor = int(k_factor)
@@ -503,16 +508,22 @@ class FaissIndex:
             names = []
             for i, part in enumerate(self._parts):
                 p = self._part_path(gen, i)
-                faiss.write_index(part, str(p))
-                with open(p, "rb") as fh:
-                    os.fsync(fh.fileno())
+                if self.seal_key is not None:
+                    write_sealed(part, p, self.seal_key, self._seal_aad(i))
+                else:
+                    faiss.write_index(part, str(p))
+                    os.chmod(p, 0o600)
+                    with open(p, "rb") as fh:
+                        os.fsync(fh.fileno())
                 names.append(p.name)
             meta = {"compressed": self._compressed, "tombstones": sorted(self._tomb), "dim": self.dim,
                     "parts": names, "generation": gen, "trained_n": self._trained_n,
                     "factory": self._trained_factory}
             meta_path = self.path.with_suffix(".json")
             tmp = meta_path.with_name(meta_path.name + f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(meta))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(json.dumps(meta))
             os.replace(tmp, meta_path)
             self._generation = gen
             for old in self.path.parent.glob(self.path.name + ".g*"):
@@ -521,6 +532,17 @@ class FaissIndex:
             if self.path.exists():  # a single-file index from an earlier version
                 self.path.unlink()
 
+    def _seal_aad(self, i: int) -> bytes:
+        assert self.path is not None
+        return f"clearsight/index/{self.path.name}/{i}".encode()
+
+    def _read_part(self, f: Path, i: int) -> faiss.Index:
+        if is_sealed(f):
+            if self.seal_key is None:
+                raise SealedIndexError("a sealed index needs its key")
+            return read_sealed(f, self.seal_key, self._seal_aad(i))
+        return faiss.read_index(str(f))  # written before sealing: sealed on the next persist
+
     def _load(self) -> None:
         assert self.path is not None
         try:
@@ -528,7 +550,7 @@ class FaissIndex:
             meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
             names = meta.get("parts")
             files = [self.path.with_name(nm) for nm in names] if names else [self.path]
-            parts = [faiss.read_index(str(f)) for f in files]
+            parts = [self._read_part(f, i) for i, f in enumerate(files)]
         except (RuntimeError, ValueError, OSError):
             return  # unreadable: start empty, reconcile refills it from the store
         if any(p.d != self.dim for p in parts):
