@@ -113,6 +113,10 @@ class Settings(BaseSettings):
             return legacy
         return self.ensure_secrets_dir() / "template_keys.json"
 
+    def events_key_file(self) -> Path:
+        """The key that encrypts event snapshots (pictures of people), beside the other keys."""
+        return self.template_key_file().with_name("events_key")
+
     def audit_key_file(self) -> Path:
         """The audit log's HMAC key: kept with the template key ring, outside the database,
         so whoever can rewrite the database cannot re-seal the audit chain."""

@@ -56,15 +56,20 @@ class EventStore:
 
     name = "store"
 
-    def __init__(self, url: str | None = None, *, keep_snapshots: bool = True) -> None:
+    def __init__(self, url: str | None = None, *, keep_snapshots: bool = True, snapshot_key: bytes | None = None) -> None:
+        """Snapshots are pictures of people: stored AES-GCM encrypted under `snapshot_key`
+        (default: the events key of the secrets dir, outside the database)."""
+        from ..config import get_settings
         from ..db import connect
         from ..db.tables.events import events_table
+        from ..io.secrets import SealedBlob, load_or_create_key
 
+        settings = get_settings()
         if url is None:
-            from ..config import get_settings
-
-            url = get_settings().events_database_url()
+            url = settings.events_database_url()
         self.url = url
+        key = snapshot_key if snapshot_key is not None else load_or_create_key(settings.events_key_file())
+        self._snapshots = SealedBlob(key, b"clearsight/event-snapshot")
         self.keep_snapshots = keep_snapshots
         self._engine = connect(self.url, "events")
         self.table = events_table
@@ -73,7 +78,7 @@ class EventStore:
         row = {
             "type": event.type, "camera": event.camera, "time": event.time,
             "track_ids": json.dumps(list(event.track_ids)), "data": json.dumps(event.data, default=str),
-            "snapshot": event.snapshot_jpeg if self.keep_snapshots else None,
+            "snapshot": self._snapshots.seal(event.snapshot_jpeg) if self.keep_snapshots and event.snapshot_jpeg else None,
         }
         with self._engine.begin() as conn:
             conn.execute(self.table.insert(), row)
@@ -115,7 +120,8 @@ class EventStore:
         from sqlalchemy import select
 
         with self._engine.connect() as conn:
-            return conn.execute(select(self.table.c.snapshot).where(self.table.c.id == event_id)).scalar()
+            blob = conn.execute(select(self.table.c.snapshot).where(self.table.c.id == event_id)).scalar()
+        return None if blob is None else self._snapshots.open(blob)
 
     def count(
         self, *, camera: str | None = None, type: str | None = None, since: float | None = None,

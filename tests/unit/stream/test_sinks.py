@@ -202,3 +202,31 @@ def test_mqtt_sink_publishes_json_per_camera_and_type(mqtt_broker):
     sub.loop_stop()
     sub.disconnect()
     assert got and got[0][0] == "cstest/lobby_1/watchlist.match" and got[0][1]["data"]["similarity"] == 0.97
+
+
+def test_event_snapshots_are_encrypted_at_rest(tmp_path):
+    """Issue 19 item 3: snapshots are pictures of people; the events database alone does not show them."""
+    import sqlite3
+
+    from clearsight.config import get_settings
+
+    jpeg = b"\xff\xd8\xff\xe0" + b"a face" * 100 + b"\xff\xd9"
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    store = EventStore(url)
+    store.emit(make_event("face.seen", "door", 1.0, snapshot=jpeg))
+    event_id = store.query()[0]["id"]
+    assert store.snapshot(event_id) == jpeg
+    store.close()
+    raw = sqlite3.connect(tmp_path / "events.db").execute("SELECT snapshot FROM cs_events").fetchone()[0]
+    assert b"a face" not in raw and not raw.startswith(b"\xff\xd8")
+    key_file = get_settings().events_key_file()
+    assert key_file.exists() and (key_file.stat().st_mode & 0o077) == 0
+    assert tmp_path not in key_file.parents
+
+
+@pytest.mark.parametrize("headers", [{"Host": "internal"}, {"Transfer-Encoding": "chunked"}, {"X-A": "1\r\nHost: x"},
+                                     {f"X-{i}": "v" for i in range(30)}])
+def test_webhook_headers_cannot_steer_the_request(headers):
+    with pytest.raises(ValueError):
+        SinkConfig(type="webhook", url="https://203.0.113.5/hook", headers=headers)
+    assert SinkConfig(type="webhook", url="https://203.0.113.5/hook", headers={"Authorization": "Bearer t"}).headers
