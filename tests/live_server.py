@@ -44,3 +44,17 @@ def write_y4m(path: Path, frames_rgb: Sequence[np.ndarray], fps: int = 30) -> No
         fh.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
         for rgb in frames_rgb:
             fh.write(b"FRAME\n" + cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes())
+
+
+@contextmanager
+def service_with_key(data_dir: Path, role: str, **server: Any) -> Iterator[tuple[str, str]]:
+    """A fresh service (no warm-up) on `data_dir` served on loopback, and a key of `role`."""
+    from clearsight.config import Settings
+    from clearsight.server.app import create_app
+    from clearsight.settings import ServerSettings
+
+    settings = Settings(data_dir=data_dir, models_dir=Settings().model_dir)
+    app = create_app(settings, ServerSettings(warmup=False, **server))
+    _, key = app.state.clearsight.keys.create(role, f"test {role}")
+    with running_app(app) as base:
+        yield base, key

@@ -8,14 +8,14 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import data_path
-from tests.e2e.test_console import _shot, browser, server  # noqa: F401 - pytest fixtures
+from tests.e2e.test_console import _shot
 
 pytestmark = pytest.mark.e2e
 
 CLIP = ("faces", "face_recognition_examples", "examples", "short_hamilton_clip.mp4")
 
 
-def test_cameras_page(server, browser):  # noqa: F811 - fixtures
+def test_cameras_page(server, browser):
     base, key = server
     clip = data_path(*CLIP)
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -4,38 +4,27 @@ photo: frames go to POST /v1/effects and come back with the chosen effects."""
 from __future__ import annotations
 
 import base64
-import os
-import shutil
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from tests.conftest import data_path
-from tests.live_server import running_app, write_y4m
+from tests.e2e.conftest import chromium_or_skip
+from tests.live_server import service_with_key, write_y4m
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("CLEARSIGHT_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    from clearsight.config import Settings
-    from clearsight.server.app import create_app
-    from clearsight.settings import ServerSettings
-
-    settings = Settings(data_dir=tmp_path_factory.mktemp("fx-e2e"), models_dir=Settings().model_dir)
-    app = create_app(settings, ServerSettings(warmup=False))
-    _, key = app.state.clearsight.keys.create("client", "fx e2e")
-    with running_app(app) as base:
-        yield base, key
+    with service_with_key(tmp_path_factory.mktemp("fx-e2e"), "client") as served:
+        yield served
 
 
 def test_live_effects_page_with_a_fake_camera(live_server, tmp_path):
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip(f"chromium not found at {CHROMIUM}")
+    chromium = chromium_or_skip()
     sync_api = pytest.importorskip("playwright.sync_api")
     base, key = live_server
     photo = cv2.imread(str(data_path("faces", "face_recognition_examples", "examples", "obama-480p.jpg")))
@@ -45,7 +34,7 @@ def test_live_effects_page_with_a_fake_camera(live_server, tmp_path):
     args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--use-fake-ui-for-media-stream",
             "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}"]
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        browser = pw.chromium.launch(executable_path=chromium, args=args, headless=True)
         ctx = browser.new_context(viewport={"width": 1280, "height": 900})
         page = ctx.new_page()
         problems: list[str] = []
