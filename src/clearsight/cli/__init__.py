@@ -8,6 +8,7 @@ them to `common.fail`, the one place an error becomes a message and an exit code
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -61,6 +62,9 @@ for _name, _help, _commands in GROUPS:
 
 
 def main() -> None:
+    # Files the CLI and the service create hold biometric data, keys or the audit log:
+    # private to the user unless a file's own code chose otherwise.
+    os.umask(0o077)
     try:
         app()
     except KeyboardInterrupt:

@@ -35,3 +35,18 @@ def test_an_existing_data_dir_keeps_its_key_ring(tmp_path):
     data.mkdir()
     (data / "template_keys.json").write_text("{}")
     assert Settings(data_dir=data, secrets_dir=tmp_path / "secrets").template_key_file() == data / "template_keys.json"
+
+
+def test_what_the_command_line_creates_is_private(tmp_path):
+    """The CLI (and so `clearsight serve`) sets umask 077: databases, keys and logs it creates are 0600."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CLEARSIGHT_SECRETS_DIR": str(tmp_path / "secrets")}
+    done = subprocess.run([sys.executable, "-m", "clearsight.cli", "keys", "create", "--role", "admin",
+                           "--data-dir", str(tmp_path / "data")], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    files = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    assert files and all(_mode(p) == 0o600 for p in files), [(p.name, oct(_mode(p))) for p in files]
+    assert _mode(tmp_path / "data") == 0o700
