@@ -91,7 +91,7 @@ def bench_real(x: np.ndarray, y: np.ndarray, paths: list[str], peer: bool) -> No
             for i in gi:
                 ident = g.create_identity(None, str(y[i]), actor="bench")
                 g.add_consent(ident.id, "access", "consent", "bench", actor="bench")
-                g.enroll_embedding(ident.id, Embedding(x[i], MODEL), "bench")
+                g.enrol_embedding(ident.id, Embedding(x[i], MODEL), "bench")
                 ids[ident.id] = y[i]
             hits, ms = 0, []
             for i in pi:

@@ -32,7 +32,7 @@ COMMANDS: tuple[Command, ...] = (
     ("detect", faces.detect),
     ("verify", faces.verify),
     ("models", models.models),
-    ("enroll", gallery.enroll),
+    ("enrol", gallery.enrol),
     ("search", gallery.search),
     ("serve", server.serve),
     ("run", stream.run),
@@ -41,6 +41,9 @@ COMMANDS: tuple[Command, ...] = (
     ("effects", effects.effects),
     ("build-models", models.build_models),
 )
+
+# Spellings of 0.1 that scripts may still call: hidden from --help, marked deprecated.
+DEPRECATED_ALIASES: tuple[Command, ...] = (("enroll", gallery.enrol),)
 
 # `clearsight keys ...` gathers the template-protection key (gallery) and the API keys (service).
 GROUPS: tuple[tuple[str, str, tuple[Command, ...]], ...] = (
@@ -55,6 +58,8 @@ def _register(target: typer.Typer, commands: tuple[Command, ...]) -> None:
 
 
 _register(app, COMMANDS)
+for _name, _callback in DEPRECATED_ALIASES:
+    app.command(_name, hidden=True, deprecated=True)(_callback)
 for _name, _help, _commands in GROUPS:
     _group = typer.Typer(help=_help, no_args_is_help=True)
     _register(_group, _commands)

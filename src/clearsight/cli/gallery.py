@@ -1,4 +1,4 @@
-"""`clearsight enroll`, `clearsight search`, `clearsight gallery ...`, `clearsight keys rotate`.
+"""`clearsight enrol`, `clearsight search`, `clearsight gallery ...`, `clearsight keys rotate`.
 
 Exit codes: 0 ok, 1 search found no match at any operating point, 2 bad input
 (incl. quality rejection), 3 key/model problem, 4 not found, 5 consent required.
@@ -30,7 +30,7 @@ def _open() -> Gallery:
     return Gallery.open()
 
 
-def enroll(
+def enrol(
     images: Annotated[list[Path], typer.Argument(help="one or more photos of the same person")],
     identity: Annotated[Optional[str], typer.Option("--identity", help="existing identity id")] = None,
     name: Annotated[Optional[str], typer.Option(help="create a new identity with this display name")] = None,
@@ -47,7 +47,7 @@ def enroll(
         raise typer.BadParameter("give exactly one of --identity or --name")
     with _open() as g:
         if name:  # a new person: identity, consent and faces in one transaction, or nothing at all
-            created = g.enroll_new_identity(external_id, name, images, actor=actor, purpose=purpose,
+            created = g.enrol_new_identity(external_id, name, images, actor=actor, purpose=purpose,
                                             legal_basis=legal_basis, granted_by=granted_by, expires_at=expires)
             ident, outcomes = created.identity, list(created.outcomes)
         else:
@@ -82,7 +82,7 @@ def _enrol_one(g: Gallery, identity_id: str, path: Path, actor: str) -> EnrolOut
     from ..gallery.records import EnrolOutcome
 
     try:
-        return EnrolOutcome(g.enroll(identity_id, path, actor))
+        return EnrolOutcome(g.enrol(identity_id, path, actor))
     except ConsentRequiredError:
         raise
     except ClearsightError as exc:

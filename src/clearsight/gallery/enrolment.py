@@ -82,7 +82,7 @@ class Enroller:
 
     def from_embedding(self, embedding: Embedding, quality: QualityReport | None) -> Candidate:
         if not isinstance(embedding, Embedding):
-            raise InputError("enroll_embedding needs an Embedding")
+            raise InputError("enrol_embedding needs an Embedding")
         if embedding.model != self.model.model_id:
             raise IncompatibleTemplatesError(
                 f"template of {embedding.model!r}; this gallery uses {self.model.model_id!r}")

@@ -11,6 +11,7 @@ erased or unconsented identity can never come back even from a stale index.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -257,7 +258,7 @@ class Gallery:
         return self._repo.list_consents(identity_id)
 
     # -- enrolment -------------------------------------------------------------
-    def enroll(self, identity_id: str, image: object, actor: str, *,
+    def enrol(self, identity_id: str, image: object, actor: str, *,
                store_image: bool | None = None) -> EnrolResult:
         """Detect, gate on quality, embed and store one face of `identity_id`.
 
@@ -269,7 +270,7 @@ class Gallery:
         candidate = self._enroller.from_image(image, actor, identity_id, keep)
         return self._enroller.store(str(identity_id), candidate, actor)
 
-    def enroll_embedding(self, identity_id: str, embedding: Embedding, actor: str, *,
+    def enrol_embedding(self, identity_id: str, embedding: Embedding, actor: str, *,
                          quality: QualityReport | None = None) -> EnrolResult:
         """Enrol a template computed elsewhere (same embedder model): bulk imports, tests."""
         actor = audit_log.require_actor(actor)
@@ -277,7 +278,18 @@ class Gallery:
         self._enroller.require_enrollable(identity_id, actor)
         return self._enroller.store(str(identity_id), candidate, actor)
 
-    def enroll_new_identity(self, external_id: str | None, display_name: str, images: Sequence[object], *,
+    def enroll(self, identity_id: str, image: object, actor: str, **options: Any) -> EnrolResult:
+        """Deprecated: the spelling of 0.1; use `enrol`."""
+        warnings.warn("Gallery.enroll is deprecated; use Gallery.enrol", DeprecationWarning, stacklevel=2)
+        return self.enrol(identity_id, image, actor, **options)
+
+    def enroll_embedding(self, identity_id: str, embedding: Embedding, actor: str, **options: Any) -> EnrolResult:
+        """Deprecated: the spelling of 0.1; use `enrol_embedding`."""
+        warnings.warn("Gallery.enroll_embedding is deprecated; use Gallery.enrol_embedding", DeprecationWarning,
+                      stacklevel=2)
+        return self.enrol_embedding(identity_id, embedding, actor, **options)
+
+    def enrol_new_identity(self, external_id: str | None, display_name: str, images: Sequence[object], *,
                             actor: str, attributes: dict | None = None, purpose: Purpose | str | None = None,
                             legal_basis: str = "consent", granted_by: str | None = None,
                             expires_at: datetime | None = None,

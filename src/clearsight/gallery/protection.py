@@ -82,10 +82,6 @@ class KeyRing:
     source: str  # "env" or the key file path
     mtime: float = 0.0
 
-    @property
-    def active_key(self) -> bytes:
-        return self.keys[self.active]
-
 
 def _write_ring_file(path: Path, keys: dict[str, bytes], active: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,16 +26,16 @@ def test_refused_photos_leave_no_identity(gallery):
     blank = np.full((200, 200, 3), 128, np.uint8)
     small = np.asarray(Image.open(img("Colin_Powell", 1)).convert("RGB").resize((62, 62)))
     with pytest.raises(NoFaceError):
-        gallery.enroll_new_identity("emp-1", "Colin", [blank], actor="r", purpose="access")
+        gallery.enrol_new_identity("emp-1", "Colin", [blank], actor="r", purpose="access")
     with pytest.raises(QualityRejectedError) as e:
-        gallery.enroll_new_identity("emp-1", "Colin", [small], actor="r", purpose="access")
+        gallery.enrol_new_identity("emp-1", "Colin", [small], actor="r", purpose="access")
     assert "face_too_small" in e.value.reasons
     with pytest.raises(ConsentRequiredError):
-        gallery.enroll_new_identity("emp-1", "Colin", [img("Colin_Powell", 1)], actor="r")
+        gallery.enrol_new_identity("emp-1", "Colin", [img("Colin_Powell", 1)], actor="r")
     assert gallery.count_identities() == 0
     assert [x.outcome for x in gallery.audit_entries(action="enrol")] == ["rejected", "rejected", "refused"]
     # one good photo next to a refused one: the identity exists with exactly that face
-    out = gallery.enroll_new_identity("emp-1", "Colin", [blank, img("Colin_Powell", 1)], actor="r",
+    out = gallery.enrol_new_identity("emp-1", "Colin", [blank, img("Colin_Powell", 1)], actor="r",
                                       purpose="access")
     assert [o.ok for o in out.outcomes] == [False, True] and out.outcomes[0].error.code == NoFaceError.code
     assert gallery.count_identities() == 1 and out.identity.template_count == 1
@@ -48,7 +48,7 @@ def test_cli_enroll_without_consent_leaves_no_identity():
 
     from clearsight.cli import app
 
-    r = CliRunner().invoke(app, ["enroll", str(img("Colin_Powell", 1)), "--name", "Colin Powell",
+    r = CliRunner().invoke(app, ["enrol", str(img("Colin_Powell", 1)), "--name", "Colin Powell",
                                  "--actor", "officer"])
     assert r.exit_code == 5, r.output  # consent required
     with Gallery.open() as g:

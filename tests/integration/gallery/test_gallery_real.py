@@ -29,7 +29,7 @@ def test_enrol_and_identify_real_faces(gallery):
         ident = gallery.create_identity(name, name.replace("_", " "), actor="registrar")
         gallery.add_consent(ident.id, "access", "consent", name, actor="registrar")
         for n in (1, 2):
-            r = gallery.enroll(ident.id, img(name, n), "registrar")
+            r = gallery.enrol(ident.id, img(name, n), "registrar")
             assert r.quality.passed and r.template_id
         ids[name] = ident.id
     hits = 0
@@ -57,10 +57,10 @@ def test_quality_gate_and_no_face(gallery):
     gallery.add_consent(ident.id, "login", "consent", "colin", actor="r")
     small = Image.open(img("Colin_Powell", 1)).convert("RGB").resize((62, 62))
     with pytest.raises(QualityRejectedError) as e:
-        gallery.enroll(ident.id, np.asarray(small), "r")
+        gallery.enrol(ident.id, np.asarray(small), "r")
     assert "face_too_small" in e.value.reasons
     with pytest.raises(NoFaceError):
-        gallery.enroll(ident.id, np.full((200, 200, 3), 128, np.uint8), "r")
+        gallery.enrol(ident.id, np.full((200, 200, 3), 128, np.uint8), "r")
     rejected = [x for x in gallery.audit_entries(action="enrol") if x.outcome == "rejected"]
     assert len(rejected) == 2 and rejected[0].details["reasons"] == list(e.value.reasons)
     assert gallery.get_identity(ident.id).template_count == 0
@@ -69,10 +69,10 @@ def test_quality_gate_and_no_face(gallery):
 def test_duplicate_identity_warning(gallery):
     a = gallery.create_identity(None, "Bush", actor="r")
     gallery.add_consent(a.id, "kyc", "contract", "gwb", actor="r")
-    assert gallery.enroll(a.id, img("George_W_Bush", 1), "r").warnings == []
+    assert gallery.enrol(a.id, img("George_W_Bush", 1), "r").warnings == []
     b = gallery.create_identity(None, "Same face, new name", actor="r")
     gallery.add_consent(b.id, "kyc", "contract", "?", actor="r")
-    r = gallery.enroll(b.id, img("George_W_Bush", 1), "r")
+    r = gallery.enrol(b.id, img("George_W_Bush", 1), "r")
     assert len(r.warnings) == 1 and a.id in r.warnings[0] and "strict" in r.warnings[0]
 
 
@@ -82,7 +82,7 @@ def test_cli_enrol_search_audit():
     from clearsight.cli import app
 
     run = CliRunner().invoke
-    r = run(app, ["enroll", str(img("Colin_Powell", 1)), str(img("Colin_Powell", 2)), "--name", "Colin Powell",
+    r = run(app, ["enrol", str(img("Colin_Powell", 1)), str(img("Colin_Powell", 2)), "--name", "Colin Powell",
                   "--purpose", "watchlist", "--actor", "officer"])
     assert r.exit_code == 0, r.output
     r = run(app, ["search", str(img("Colin_Powell", 5)), "--purpose", "watchlist", "--json"])

@@ -27,7 +27,7 @@ CHILD = textwrap.dedent(
     g = open_gallery()
     for i in range(start, start + count):
         ident = person(g, f"bulk-{i}", "access")
-        r = g.enroll_embedding(ident.id, emb(i), "bulk-import")
+        r = g.enrol_embedding(ident.id, emb(i), "bulk-import")
         print(f"ACK {i} {ident.id} {r.template_id}", flush=True)
     g.close()
     """

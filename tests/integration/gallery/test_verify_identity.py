@@ -27,7 +27,7 @@ def enrolled(gallery: Gallery, name: str, purpose: str = "login", photos: tuple[
     ident = gallery.create_identity(name, name.replace("_", " "), actor="registrar")
     gallery.add_consent(ident.id, purpose, "consent", name, actor="registrar")
     for n in photos:
-        gallery.enroll(ident.id, img(name, n), "registrar")
+        gallery.enrol(ident.id, img(name, n), "registrar")
     return ident.id
 
 

@@ -177,7 +177,7 @@ def test_analyze_a_video_file(service, fast_keys, bank, tmp_path, assert_problem
     h = fast_keys[0]
     sc = Scenario("closed_1.5s_video", (("road", CALIB), ("closed", 1.5), ("road", 0.5)))
     video = write_video(bank, sc, FPS, tmp_path / "drive.mp4").read_bytes()
-    r = client.post("/v1/dms/analyze", files={"video": ("drive.mp4", video, "video/mp4")}, headers=h)
+    r = client.post("/v1/dms/analyse", files={"video": ("drive.mp4", video, "video/mp4")}, headers=h)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["frames"] == len(sc.times(FPS)) and not body["truncated"]
@@ -189,10 +189,10 @@ def test_analyze_a_video_file(service, fast_keys, bank, tmp_path, assert_problem
     assert all(row["eyes_closed"] for row in closed_rows)
 
     # bounded: only max_seconds are analysed, and the answer says so
-    r = client.post("/v1/dms/analyze", files={"video": ("drive.mp4", video, "video/mp4")}, data={"max_seconds": "1"}, headers=h)
+    r = client.post("/v1/dms/analyse", files={"video": ("drive.mp4", video, "video/mp4")}, data={"max_seconds": "1"}, headers=h)
     assert r.status_code == 200 and r.json()["truncated"] is True and r.json()["duration_s"] <= 1.0
-    assert_problem(client.post("/v1/dms/analyze", files={"video": ("x.mp4", video, "video/mp4")}, data={"max_seconds": "600"}, headers=h), 422)
-    garbage = assert_problem(client.post("/v1/dms/analyze", files={"video": ("x.mp4", b"\x00" * 2048, "video/mp4")}, headers=h), 422)
+    assert_problem(client.post("/v1/dms/analyse", files={"video": ("x.mp4", video, "video/mp4")}, data={"max_seconds": "600"}, headers=h), 422)
+    garbage = assert_problem(client.post("/v1/dms/analyse", files={"video": ("x.mp4", b"\x00" * 2048, "video/mp4")}, headers=h), 422)
     # the error names the upload, never where the server kept it
     assert "/tmp" not in garbage["detail"] and "upload.video" not in garbage["detail"] and "cs-dms" not in garbage["detail"]
-    assert_problem(client.post("/v1/dms/analyze", files={"video": ("x.mp4", video, "video/mp4")}, headers=service[1]["auditor"]), 403)
+    assert_problem(client.post("/v1/dms/analyse", files={"video": ("x.mp4", video, "video/mp4")}, headers=service[1]["auditor"]), 403)

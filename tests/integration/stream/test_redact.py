@@ -49,8 +49,8 @@ def test_redact_keeps_only_people_who_consented_to_appear(small_composed, tmp_pa
     ib = g.create_identity(None, b, actor="admin")
     g.add_consent(ia.id, "photos", "consent form 2026-11-01", ia.display_name, None, actor="admin")
     g.add_consent(ib.id, "access", "badge", "hr", None, actor="admin")  # enrolled, but no consent to appear
-    g.enroll(ia.id, a_photos[0], actor="admin")
-    g.enroll(ib.id, b_photos[0], actor="admin")
+    g.enrol(ia.id, a_photos[0], actor="admin")
+    g.enrol(ib.id, b_photos[0], actor="admin")
     out = tmp_path / "kept.mp4"
     r = redact_video(composed.video, out, keep_consented=True, gallery=g)
     assert r["consented_tracks"] == 1
@@ -91,8 +91,8 @@ def test_keep_consented_uses_the_gallerys_operating_point_on_real_footage(shared
     alex = g.create_identity(None, "Alex Lacamoire", actor="admin")
     g.add_consent(lin.id, "photos", "release form", "Lin-Manuel Miranda", None, actor="admin")
     g.add_consent(alex.id, "access", "badge", "hr", None, actor="admin")  # enrolled, no consent to appear
-    g.enroll(lin.id, examples / "lin-manuel-miranda.png", actor="admin")
-    g.enroll(alex.id, examples / "alex-lacamoire.png", actor="admin")
+    g.enrol(lin.id, examples / "lin-manuel-miranda.png", actor="admin")
+    g.enrol(alex.id, examples / "alex-lacamoire.png", actor="admin")
     configured = g.settings.face.operating_point
     assert operating_point(g.model_id, configured).threshold < operating_point(g.model_id, "strict").threshold
     r = redact_video(clip, tmp_path / "kept.mp4", keep_consented=True, gallery=g)

@@ -66,7 +66,7 @@ def test_gallery_watchlist_respects_consent_group_and_audits(composed, gallery):
     c3 = g.add_consent(ids[p[3]], "watchlist", "legitimate interest", "security", None, actor="admin")
     g.add_consent(ids[p[4]], "watchlist", "legitimate interest", "security", None, actor="admin")
     for name, photos in people[:5]:
-        g.enroll(ids[name], photos[0], actor="admin")
+        g.enrol(ids[name], photos[0], actor="admin")
     g.withdraw_consent(c3.id, actor="admin")
     grp = g.create_group("banned")
     for n in p[:4]:

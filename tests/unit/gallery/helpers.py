@@ -79,5 +79,5 @@ def person(g, name: str, purpose: str | None = "login", seed: int | None = None,
     if purpose:
         g.add_consent(ident.id, purpose, "consent", "the data subject", actor=actor)
     if seed is not None:
-        g.enroll_embedding(ident.id, emb(seed), actor)
+        g.enrol_embedding(ident.id, emb(seed), actor)
     return ident

@@ -1,6 +1,6 @@
 """Issue 19 item 13: a refused enrolment of a new identity leaves no identity behind.
 
-`enroll_new_identity` creates the identity, its consent and its templates in one
+`enrol_new_identity` creates the identity, its consent and its templates in one
 transaction, on SQLite and PostgreSQL. Real photos (no face, too small) are in
 tests/integration/gallery/test_atomic_enrolment_real.py."""
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.unit
 
 def test_no_consent_creates_nothing(gallery):
     with pytest.raises(ConsentRequiredError):
-        gallery.enroll_new_identity("emp-1", "Ada", [emb(1)], actor="hr")
+        gallery.enrol_new_identity("emp-1", "Ada", [emb(1)], actor="hr")
     assert gallery.count_identities() == 0
     refused = gallery.audit_entries(action="enrol")
     assert [e.outcome for e in refused] == ["refused"] and refused[0].details == {"error": "consent_required"}
@@ -31,16 +31,16 @@ def test_no_consent_creates_nothing(gallery):
 def test_every_face_refused_creates_nothing(gallery):
     bad = Embedding(np.full(128, np.nan, np.float32), MODEL)
     with pytest.raises(InputError):
-        gallery.enroll_new_identity("emp-1", "Ada", [bad], actor="hr", purpose="login")
+        gallery.enrol_new_identity("emp-1", "Ada", [bad], actor="hr", purpose="login")
     with pytest.raises(InputError):
-        gallery.enroll_new_identity(None, "Ada", [Embedding(emb(1).vector, "other-model")], actor="hr",
+        gallery.enrol_new_identity(None, "Ada", [Embedding(emb(1).vector, "other-model")], actor="hr",
                                     purpose="login")
     assert gallery.count_identities() == 0
     assert gallery.list_identities() == [] and gallery.count_audit_entries(action="consent.grant") == 0
 
 
 def test_accepted_faces_commit_with_the_identity_and_consent(gallery):
-    out = gallery.enroll_new_identity("emp-2", "Bob", [emb(2), Embedding(emb(3).vector, "other-model"), near(2)],
+    out = gallery.enrol_new_identity("emp-2", "Bob", [emb(2), Embedding(emb(3).vector, "other-model"), near(2)],
                                       actor="hr", purpose="access", attributes={"team": "ops"})
     assert [o.ok for o in out.outcomes] == [True, False, True]
     assert out.outcomes[1].error.code == IncompatibleTemplatesError.code
@@ -56,8 +56,8 @@ def test_accepted_faces_commit_with_the_identity_and_consent(gallery):
 
 
 def test_external_id_conflict_creates_nothing(gallery):
-    gallery.enroll_new_identity("emp-3", "Cy", [emb(4)], actor="hr", purpose="login")
+    gallery.enrol_new_identity("emp-3", "Cy", [emb(4)], actor="hr", purpose="login")
     with pytest.raises(ConflictError):
-        gallery.enroll_new_identity("emp-3", "Someone else", [emb(5)], actor="hr", purpose="login")
+        gallery.enrol_new_identity("emp-3", "Someone else", [emb(5)], actor="hr", purpose="login")
     assert gallery.count_identities() == 1
     assert gallery.stats()["templates"] == 1

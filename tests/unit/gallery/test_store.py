@@ -68,14 +68,14 @@ def test_consent_validation(gallery):
 def test_enrol_requires_consent(gallery):
     a = gallery.create_identity(None, "Ada", actor="t")
     with pytest.raises(ConsentRequiredError) as e:
-        gallery.enroll_embedding(a.id, emb(1), "t")
+        gallery.enrol_embedding(a.id, emb(1), "t")
     assert e.value.http_status == 403
     assert gallery.audit_entries(action="enrol")[-1].outcome == "refused"
     with pytest.raises(NotFoundError):
-        gallery.enroll_embedding("missing", emb(1), "t")
+        gallery.enrol_embedding("missing", emb(1), "t")
     with pytest.raises(IncompatibleTemplatesError):
         gallery.add_consent(a.id, "login", "consent", "ada", actor="t")
-        gallery.enroll_embedding(a.id, Embedding(emb(1).vector, "other-model"), "t")
+        gallery.enrol_embedding(a.id, Embedding(emb(1).vector, "other-model"), "t")
 
 
 def test_search_finds_the_right_identity_and_respects_purpose(gallery):
@@ -100,7 +100,7 @@ def test_search_finds_the_right_identity_and_respects_purpose(gallery):
 def test_withdrawn_and_expired_consent_exclude_identity(gallery):
     a = person(gallery, "Ada", None, seed=None)
     c = gallery.add_consent(a.id, "access", "consent", "ada", datetime.now(timezone.utc) + timedelta(days=1), actor="t")
-    gallery.enroll_embedding(a.id, emb(7), "t")
+    gallery.enrol_embedding(a.id, emb(7), "t")
     b = person(gallery, "Bob", "access", seed=8)
     assert gallery.search(emb(7), "access", "door")[0].identity_id == a.id
     # time passes: the consent expires (moved into the past directly in the store)
@@ -133,7 +133,7 @@ def test_group_filter(gallery):
 
 def test_erasure_removes_everything_but_the_audit_entry(gallery):
     a = person(gallery, "Ada", "login", seed=21)
-    gallery.enroll_embedding(a.id, near(21), "t")
+    gallery.enrol_embedding(a.id, near(21), "t")
     b = person(gallery, "Bob", "login", seed=22)
     g = gallery.create_group("staff")
     gallery.add_member(g, a.id)
@@ -160,7 +160,7 @@ def test_retention_purges_expired_and_withdrawn(gallery):
     b = person(gallery, "Bob", "login", seed=32)
     c = person(gallery, "Cy", None)
     cons = gallery.add_consent(c.id, "kyc", "contract", "cy", actor="t")
-    gallery.enroll_embedding(c.id, emb(33), "t")
+    gallery.enrol_embedding(c.id, emb(33), "t")
     gallery.add_consent(b.id, "kyc", "contract", "bob", actor="t")
     with gallery._session() as s, s.begin():  # Ada's only consent expires
         s.execute(update(ConsentRow).where(ConsentRow.identity_id == a.id)

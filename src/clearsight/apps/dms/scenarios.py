@@ -165,11 +165,6 @@ class FrameBank:
             yield self.frames[state], float(t), state
 
 
-def first_frame_at_or_after(t: float, fps: float) -> float:
-    """The timestamp of the first frame at or after `t` (frames at i / fps)."""
-    return float(np.ceil(t * fps - 1e-6) / fps)
-
-
 # --------------------------------------------------------------- the scenario set
 CALIB = 6.0  # seconds of open eyes on the road first: the per-driver calibration
 

@@ -141,7 +141,7 @@ class VideoAnalysis:
 FrameCallback = Callable[[np.ndarray, float, float, MonitorResult], bool | None]
 
 
-def analyze_frames(
+def analyse_frames(
     frames: Iterable[TimedFrame],
     settings: DmsSettings | None = None,
     *,
@@ -196,7 +196,7 @@ def analyze_frames(
     return VideoAnalysis(tuple(timeline), tuple(events), float(fps), truncated)
 
 
-def analyze_video(
+def analyse_video(
     source: Path | bytes,
     settings: DmsSettings | None = None,
     *,
@@ -206,8 +206,8 @@ def analyze_video(
     max_width: int | None = None,
     on_frame: FrameCallback | None = None,
 ) -> VideoAnalysis:
-    """`analyze_frames` over a video file or the bytes of an upload."""
-    return analyze_frames(file_frames(source), settings, camera=camera, max_seconds=max_seconds, max_frames=max_frames,
+    """`analyse_frames` over a video file or the bytes of an upload."""
+    return analyse_frames(file_frames(source), settings, camera=camera, max_seconds=max_seconds, max_frames=max_frames,
                           max_width=max_width, on_frame=on_frame)
 
 
@@ -223,7 +223,7 @@ def monitor_source(
     max_seconds: float | None = None,
     on_frame: LiveFrameCallback | None = None,
 ) -> list[dict[str, Any]]:
-    """What `clearsight dms` runs: `analyze_frames` over a file or webcam, with the overlay
+    """What `clearsight dms` runs: `analyse_frames` over a file or webcam, with the overlay
     video, and the events as JSON lines flushed one by one (`tail -f` follows a live run)."""
     from .overlay import draw_overlay
 
@@ -250,7 +250,7 @@ def monitor_source(
 
     try:
         with open_dms_source(source) as video:
-            result = analyze_frames(timed_frames(video), camera=source, max_seconds=max_seconds, on_frame=frame_done)
+            result = analyse_frames(timed_frames(video), camera=source, max_seconds=max_seconds, on_frame=frame_done)
     finally:
         if writer is not None:
             writer.close()
@@ -264,5 +264,5 @@ def _event_record(e: Event) -> dict[str, Any]:
     return {"type": e.type, "camera": e.camera, "time": round(e.time, 4), "data": e.data}
 
 
-__all__ = ["DmsVideoError", "TimelineRow", "VideoAnalysis", "analyze_frames", "analyze_video", "event_dict",
+__all__ = ["DmsVideoError", "TimelineRow", "VideoAnalysis", "analyse_frames", "analyse_video", "event_dict",
            "file_frames", "monitor_source", "open_dms_source", "timed_frames"]

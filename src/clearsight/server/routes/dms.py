@@ -5,7 +5,7 @@ keeps one `DriverMonitor` (calibration, PERCLOS window, glance history) between 
 their capture timestamps and get signals, state and alerts back; alert timing is
 the frames' timestamps, never arrival times. Sessions are per API key, few, and
 expire when idle, since each holds a face-mesh graph. A video file is analysed in
-one call (`apps.dms.video.analyze_video`, as the CLI does), bounded in length so one
+one call (`apps.dms.video.analyse_video`, as the CLI does), bounded in length so one
 request cannot hold a worker for minutes.
 Nothing is stored: frames are dropped after analysis.
 """
@@ -162,12 +162,12 @@ async def end_session(name: SessionId, key: ApiKey = Depends(require(PERMISSION)
     return Response(status_code=204)
 
 
-class AnalyzeParams(BaseModel):
+class AnalyseParams(BaseModel):
     max_seconds: float = Field(30.0, gt=0, le=MAX_VIDEO_S, description=f"analyse at most this much video (<= {MAX_VIDEO_S:g} s)")
     thresholds: dict[str, float] | str | None = Field(None, description="DmsSettings overrides (a JSON string in multipart forms)")
 
 
-class AnalyzeOut(BaseModel):
+class AnalyseOut(BaseModel):
     frames: int
     duration_s: float
     fps: float
@@ -191,20 +191,27 @@ def _parse_thresholds(value: dict[str, float] | str | None) -> dict[str, Any]:
 
 
 @router.post(
-    "/analyze",
-    response_model=AnalyzeOut,
-    openapi_extra=image_body_openapi(AnalyzeParams, ("video",), ("video",)),
+    "/analyse",
+    response_model=AnalyseOut,
+    openapi_extra=image_body_openapi(AnalyseParams, ("video",), ("video",)),
 )
-async def analyze_video(request: Request, key: ApiKey = Depends(require(PERMISSION))) -> dict[str, Any]:
+@router.post(  # the spelling of 0.1, kept for existing clients
+    "/analyze",
+    response_model=AnalyseOut,
+    openapi_extra=image_body_openapi(AnalyseParams, ("video",), ("video",)),
+    deprecated=True,
+    operation_id="analyse_video_deprecated_spelling",
+)
+async def analyse_video(request: Request, key: ApiKey = Depends(require(PERMISSION))) -> dict[str, Any]:
     """Run driver monitoring over an uploaded video (MP4, MKV, WebM, AVI...).
 
     Timestamps come from the container, so variable-frame-rate phone clips are
     timed correctly. At most `max_seconds` (<= 60 s) are analysed; the rest is ignored
     and `truncated` says so. The timeline has one row per analysed frame.
     """
-    from ...apps.dms.video import analyze_video as analyze
+    from ...apps.dms.video import analyse_video as analyze
 
-    p, files = await parse_image_request(request, AnalyzeParams, ("video",), ("video",))
+    p, files = await parse_image_request(request, AnalyseParams, ("video",), ("video",))
     settings = _settings_with(_parse_thresholds(p.thresholds))
 
     def work() -> dict[str, Any]:

@@ -128,7 +128,7 @@ async def enrol_face(
         rgb = load_image(images["image"])
         g = state.gallery
         with state.inference():
-            r = g.enroll(identity_id, rgb, actor=key.actor)
+            r = g.enrol(identity_id, rgb, actor=key.actor)
         return EnrolOut(identity_id=identity_id, **r.to_dict())
 
     return await run_in_threadpool(work)

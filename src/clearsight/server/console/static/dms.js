@@ -230,7 +230,7 @@ async function analyse(e) {
   button.disabled = true;
   button.textContent = "Analysing…";
   try {
-    showReport(await (await api("/v1/dms/analyze", { method: "POST", body: data })).json());
+    showReport(await (await api("/v1/dms/analyse", { method: "POST", body: data })).json());
   } catch (err) {
     toast(err.message);
     if (err.status === 401 || err.status === 403) showKeyForm();
