@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -19,13 +20,18 @@ if TYPE_CHECKING:
 DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="gallery, keys and audit log live here")]
 
 
-def _key_store(settings: Settings) -> KeyStore:
+@contextmanager
+def _key_store(settings: Settings) -> Iterator[KeyStore]:
     """The API keys of `settings`' data dir, after migrating a data dir of an older layout."""
     from ..db import upgrade_data_dir
     from ..server.auth import KeyStore
 
     upgrade_data_dir(settings)
-    return KeyStore.open(settings)
+    store = KeyStore.open(settings)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _settings(data_dir: Path | None) -> Settings:
@@ -41,14 +47,11 @@ def ensure_admin_key(settings: Settings) -> str | None:
     """On a fresh data dir, create the first admin key and return it (else None)."""
     from ..server.auth import Role
 
-    store = _key_store(settings)
-    try:
+    with _key_store(settings) as store:
         if store.has_active_admin():
             return None
         _, plain = store.create(Role.ADMIN, "first admin (created by clearsight serve)")
         return plain
-    finally:
-        store.close()
 
 
 def serve(
@@ -97,11 +100,8 @@ def keys_create(
     """Create an API key for the service; prints it once."""
 
     settings = _settings(data_dir)
-    store = _key_store(settings)
-    try:
+    with _key_store(settings) as store:
         row, plain = store.create(role, name, rate_limit)
-    finally:
-        store.close()
     if as_json:
         typer.echo(json.dumps({**row.to_dict(), "key": plain}))
     else:
@@ -115,11 +115,8 @@ def keys_list(
     """List API keys (never their secrets)."""
 
     settings = _settings(data_dir)
-    store = _key_store(settings)
-    try:
+    with _key_store(settings) as store:
         rows = store.list()
-    finally:
-        store.close()
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
@@ -138,11 +135,8 @@ def keys_revoke(
     """Revoke an API key at once."""
 
     settings = _settings(data_dir)
-    store = _key_store(settings)
-    try:
+    with _key_store(settings) as store:
         row = store.revoke(key_id)
-    finally:
-        store.close()
     typer.echo(f"revoked {row.role.value} key {row.id} ({row.name})")
 
 
