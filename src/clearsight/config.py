@@ -17,7 +17,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .settings import DmsSettings, EventSettings, FaceSettings, GallerySettings, ImageLimits, ServerSettings
+from .settings import (DmsSettings, EventSettings, FaceSettings, GallerySettings, ImageLimits, RemoteAccess,
+                       ServerSettings)
 
 
 def _default_data_dir() -> Path:
@@ -98,9 +99,10 @@ class Settings(BaseSettings):
     def gallery_index_dir(self) -> Path:
         return self.gallery.index_dir or self.data_dir / "gallery-index"
 
-    def media_roots(self) -> list[Path]:
-        """Folders whose files API users (admins) may open as camera sources."""
-        roots = self.server.remote.media_roots or [self.data_dir / "media"]
+    def media_roots(self, remote: RemoteAccess | None = None) -> list[Path]:
+        """Folders whose files API users (admins) may open as camera sources (of `remote`,
+        default this Settings' own `server.remote`)."""
+        roots = (remote or self.server.remote).media_roots or [self.data_dir / "media"]
         return [Path(r).expanduser().resolve() for r in roots]
 
     def template_key_file(self) -> Path:

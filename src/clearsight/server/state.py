@@ -157,7 +157,7 @@ class ServiceState:
                     gallery=self._open_gallery if self.gallery_available else None,
                     pipeline_factory=build_pipeline,
                     access=self.server.remote,
-                    media_roots=self.settings.media_roots(),
+                    media_roots=self.settings.media_roots(self.server.remote),
                 )
             return self._cameras
 

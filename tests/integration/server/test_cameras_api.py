@@ -288,8 +288,9 @@ def test_every_example_camera_loads_in_the_service(tmp_path):
     assert len(examples) >= 4
     with TestClient(app) as c:
         for path in examples:
-            cfg = load_camera(path)  # the CLI's loader resolves relative paths against the file
-            body = json.loads(cfg.model_dump_json())
+            cfg = load_camera(path)  # the CLI's loader: the file is valid as it is
+            body = yaml.safe_load(path.read_text())  # what a user posts: the file itself ...
+            body["source"] = str(cfg.source)  # ... with its clip where the service finds it
             if not (isinstance(cfg.source, str) and "://" in cfg.source) and not Path(str(cfg.source)).exists():
                 pytest.skip(f"shared test data not found: {cfg.source}")
             r = c.post("/v1/cameras", json=body, headers={"Authorization": f"Bearer {plain}"})
