@@ -26,11 +26,6 @@ def _default_data_dir() -> Path:
     return Path(base) / "clearsight"
 
 
-def _default_secrets_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "clearsight"
-
-
 def _private_dir(path: Path) -> Path:
     """Create `path` readable by its owner only: biometric data and keys live below it."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -55,11 +50,12 @@ class Settings(BaseSettings):
         description="Built (converted) models, apart from user data so a fresh or test data dir reuses the models "
         "the setup built once. None: <data_dir>/models.",
     )
-    secrets_dir: Path = Field(
-        default_factory=_default_secrets_dir,
-        description="Where the template-protection key ring and the audit key live: outside the data dir by default "
-        "(~/.config/clearsight), so a copy of the data dir or its backup alone cannot decrypt templates or forge "
-        "the audit chain. Put it on another volume than the database.",
+    secrets_dir: Path | None = Field(
+        None,
+        description="Where the template-protection key ring, the audit key and the snapshot key live. None: "
+        "<data_dir>-keys beside the data dir: outside it, so a copy of the data dir or its backup alone cannot "
+        "decrypt templates or forge the audit chain, and one per data dir, since the audit key records where its "
+        "own chain starts and a key rotation retires keys. Put it on another volume than the database.",
     )
     threads: int = Field(
         default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), description="Threads per model inference."
@@ -78,8 +74,12 @@ class Settings(BaseSettings):
     def ensure_data_dir(self) -> Path:
         return _private_dir(self.data_dir)
 
+    @property
+    def secrets_path(self) -> Path:
+        return self.secrets_dir or self.data_dir.with_name(self.data_dir.name + "-keys")
+
     def ensure_secrets_dir(self) -> Path:
-        return _private_dir(self.secrets_dir)
+        return _private_dir(self.secrets_path)
 
     # -- the one place each default path is resolved ----------------------------
     def gallery_database_url(self) -> str:

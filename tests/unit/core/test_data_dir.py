@@ -50,3 +50,12 @@ def test_what_the_command_line_creates_is_private(tmp_path):
     files = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
     assert files and all(_mode(p) == 0o600 for p in files), [(p.name, oct(_mode(p))) for p in files]
     assert _mode(tmp_path / "data") == 0o700
+
+
+def test_each_data_dir_has_its_own_secrets_dir_by_default(tmp_path):
+    """The audit key records where its chain starts and a rotation retires keys: two data
+    dirs must never share key files unless someone configures it."""
+    a = Settings(data_dir=tmp_path / "a", secrets_dir=None)
+    b = Settings(data_dir=tmp_path / "b", secrets_dir=None)
+    assert a.secrets_path == tmp_path / "a-keys" and b.secrets_path == tmp_path / "b-keys"
+    assert a.audit_key_file() != b.audit_key_file()
