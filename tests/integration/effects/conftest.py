@@ -24,19 +24,24 @@ def static_mesh():
     fm.close()
 
 
-@pytest.fixture(scope="session")
-def faces():
-    """[(name, rgb)] of real face photos, downscaled so the face spans <= ~200 px of eye span."""
+def load_faces(rels) -> list:  # noqa: ANN001
+    """[(name, rgb)] of real face photos under faces/, downscaled to at most 900 px."""
     import cv2
 
     out = []
-    for rel in FACES:
+    for rel in rels:
         rgb = load_image(data_path("faces", *rel.split("/")))
         s = min(1.0, 900 / max(rgb.shape[:2]))
         if s < 1.0:
             rgb = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
         out.append((rel, np.ascontiguousarray(rgb)))
     return out
+
+
+@pytest.fixture(scope="session")
+def faces():
+    """[(name, rgb)] of real face photos, downscaled so the face spans <= ~200 px of eye span."""
+    return load_faces(FACES)
 
 
 def mesh_of(fm, rgb) -> np.ndarray:

@@ -11,10 +11,8 @@ import pytest
 
 from clearsight.apps.effects import geometry as g
 from clearsight.apps.effects.beauty import MAX_NOSE_LENGTHEN, MAX_SLIM, Beauty, warp_face
-from clearsight.io import load_image
 
-from ...conftest import data_path
-from .conftest import coords_image, forward_points, mesh_of
+from .conftest import coords_image, forward_points, load_faces, mesh_of
 
 pytestmark = pytest.mark.integration
 
@@ -139,16 +137,7 @@ NOSE_PHOTOS = ("face_recognition_examples/examples/obama.jpg", "deepface_pairs/i
 
 @pytest.fixture(scope="module")
 def nose_faces():
-    import cv2
-
-    out = []
-    for rel in NOSE_PHOTOS:
-        rgb = load_image(data_path("faces", *rel.split("/")))
-        s = min(1.0, 900 / max(rgb.shape[:2]))
-        if s < 1.0:
-            rgb = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-        out.append((rel, np.ascontiguousarray(rgb)))
-    return out
+    return load_faces(NOSE_PHOTOS)
 
 
 def _nose_length(p: np.ndarray) -> float:
