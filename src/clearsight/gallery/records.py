@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import ClearsightError, InputError
-from ..types import Decision, QualityReport, Verification
+from ..types import QualityReport, Verification
 
 
 def _iso(dt: datetime | None) -> str | None:

@@ -47,8 +47,8 @@ def _addresses(host: str, port: int) -> list[Address]:
 
 
 def _in_any(addr: Address, networks: Sequence[str]) -> bool:
-    return any(addr in ipaddress.ip_network(n, strict=False) for n in networks
-               if ipaddress.ip_network(n, strict=False).version == addr.version)
+    nets = (ipaddress.ip_network(n, strict=False) for n in networks)
+    return any(net.version == addr.version and addr in net for net in nets)
 
 
 def rule_allows(rule: AllowRule, scheme: str, addresses: Sequence[Address], port: int) -> bool:

@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
