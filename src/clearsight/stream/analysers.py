@@ -174,6 +174,7 @@ class PluginSpec(Generic[C, P]):
     config_model: type[C]
     factory: Callable[[C, PluginContext], P]
     description: str = ""
+    emits: Mapping[str, str] = field(default_factory=dict)  # event type -> what it means (docs, rule editor)
 
     def parse(self, section: object) -> C:
         return section if isinstance(section, self.config_model) else self.config_model.model_validate(section)
@@ -210,6 +211,15 @@ def filter_spec(name: str) -> PluginSpec[BaseModel, FrameFilter] | None:
     return _FILTERS.get(name)
 
 
+def analyser_event_types() -> dict[str, tuple[str, str]]:
+    """Every event type a registered analyser can emit: type -> (analyser, meaning)."""
+    out: dict[str, tuple[str, str]] = {}
+    for spec in _ANALYSERS.values():
+        for etype, meaning in spec.emits.items():
+            out.setdefault(etype, (spec.name, meaning))
+    return out
+
+
 def registered_analysers() -> list[str]:
     return sorted(_ANALYSERS)
 
@@ -224,6 +234,6 @@ def plugin_spec(name: str) -> PluginSpec[BaseModel, Analyser] | PluginSpec[BaseM
 
 __all__ = [
     "EMPTY_OUTPUT", "Analyser", "AnalyserOutput", "BoxOverlay", "FrameFilter", "FrameView", "Overlay", "PluginContext",
-    "PluginSpec", "PolygonOverlay", "TextOverlay", "analyser_spec", "filter_spec", "plugin_spec", "register_analyser",
+    "PluginSpec", "PolygonOverlay", "TextOverlay", "analyser_event_types", "analyser_spec", "filter_spec", "plugin_spec", "register_analyser",
     "register_filter", "registered_analysers", "registered_filters",
 ]
