@@ -69,16 +69,29 @@ def _check_frame(points: np.ndarray, frame_size: tuple[int, int] | None, what: s
             raise CalibrationError(f"{what} point {i + 1} ({x:g}, {y:g}) is outside the {w}x{h} frame")
 
 
-def _check_not_collinear(points: np.ndarray, what: str) -> None:
+def _collinear_triple(points: np.ndarray) -> tuple[int, int, int] | None:
     span = np.ptp(points, axis=0)
     scale = float(span[0] * span[1]) or float(max(span.max(), 1e-12) ** 2)
     for a, b, c in itertools.combinations(range(len(points)), 3):
         p, q, r = points[a], points[b], points[c]
         area = abs((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])) / 2.0
         if area < _COLLINEAR_FRACTION * scale:
-            raise CalibrationError(
-                f"{what} points {a + 1}, {b + 1} and {c + 1} are (nearly) on one line; choose 4 points that span a "
-                "quadrilateral, e.g. the corners of a lane section")
+            return a, b, c
+    return None
+
+
+def _check_not_collinear(points: np.ndarray, what: str) -> None:
+    """4 points: no three on one line. More: at least 4 of them so (extra points may lie anywhere)."""
+    bad = _collinear_triple(points)
+    if bad is None:
+        return
+    if len(points) > 4 and any(_collinear_triple(points[list(q)]) is None
+                               for q in itertools.combinations(range(len(points)), 4)):
+        return
+    a, b, c = bad
+    raise CalibrationError(
+        f"{what} points {a + 1}, {b + 1} and {c + 1} are (nearly) on one line; choose 4 points that span a "
+        "quadrilateral, e.g. the corners of a lane section")
 
 
 def _check_finite(points: np.ndarray, what: str) -> None:

@@ -62,7 +62,14 @@ class CalibrationConfig(_Strict):
     def _one_form(self) -> CalibrationConfig:
         if (self.points is None) == (self.distance is None):
             raise ValueError("give either `points` (4 image points with ground coordinates) or `distance`")
-        size = (1, 1) if self.normalized else self.image_size
+        size = self.image_size
+        if self.normalized:
+            pts = [p.image for p in self.points] if self.points is not None else list(self.distance.points)  # type: ignore[union-attr]
+            for i, (x, y) in enumerate(pts):
+                if not (0 <= x <= 1 and 0 <= y <= 1):
+                    raise ValueError(f"image point {i + 1} ({x:g}, {y:g}) is outside the frame (normalised "
+                                     "coordinates are 0..1)")
+            size = (1000, 1000)  # a nominal frame: the fit's checks are about shape, not resolution
         try:  # refuse collinear, out-of-frame and degenerate points when the file is validated, not at first frame
             self.fit(size)
         except CalibrationError as exc:
@@ -182,7 +189,7 @@ class ForwardCollisionConfig(_Strict):
     enabled: bool = Field(default=True, description="False keeps the section but warns of nothing.")
     ttc_warning_s: float = Field(default=2.0, gt=0, le=10, description="Warn when the time to collision with an "
                                  "object ahead falls to this many seconds.")
-    window_s: float = Field(default=0.6, gt=0, le=5, description="Time-to-collision comes from a straight-line fit "
+    window_s: float = Field(default=1.0, gt=0, le=5, description="Time-to-collision comes from a straight-line fit "
                             "of 1/size over the last this-many seconds of a track (longer: steadier, later).")
     min_samples: int = Field(default=4, ge=3, le=100, description="Detections a track needs in the window before "
                              "its time to collision counts.")
