@@ -201,14 +201,14 @@ def _fcw_rows(scenes, road, cars, stage, fps: float, closings: Sequence[float], 
     cam = {"name": "dash", "source": "drive.mp4", "detect": {"detector": "centernet", "min_score": 0.3},
            "track": {"lost_s": 1.0, "activation_threshold": 0.3, "high_conf_threshold": 0.45},
            "output": {"face_seen": "off", "snapshots": False},
-           "analysers": {"forward_collision": {"ttc_warning_s": 2.0, "window_s": 1.0, "confirm": 2}}}
+           "analysers": {"forward_collision": {"ttc_warning_s": 2.0, "window_s": 0.6, "confirm": 2}}}
     rows = []
     ours_err, peer_err = [], []
     for k, closing in enumerate(closings):
         lead = cars[k % len(cars)]
         scene, t_cross = scenes.approach_scene(strip, lead, z0=max(18.0, closing * 3.2), closing=closing, hold=1.0,
                                                z_min=max(4.0, closing * 0.6), ttc_threshold=2.0, fps=fps)
-        peer = _DerivativeTTC(1.0, 2.0, 2)
+        peer = _DerivativeTTC(0.6, 2.0, 2)
         events, _ = scenes.run_scene(scene.frames(), cam, fps=fps, detector=stage, analysers=[peer])
         fcw = [e for e in events if e.type == "vehicle.forward_collision"]
         ours = fcw[0].time - t_cross if fcw else None
@@ -224,7 +224,7 @@ def _fcw_rows(scenes, road, cars, stage, fps: float, closings: Sequence[float], 
     for k, z in enumerate(distances):
         lead = cars[(k + 1) % len(cars)]
         scene = scenes.constant_distance_scene(strip, lead, z=z, seconds=5.0, fps=fps)
-        peer = _DerivativeTTC(1.0, 2.0, 2)
+        peer = _DerivativeTTC(0.6, 2.0, 2)
         events, _ = scenes.run_scene(scene.frames(), cam, fps=fps, detector=stage, analysers=[peer])
         n = sum(1 for e in events if e.type == "vehicle.forward_collision")
         false_ours += n
@@ -233,7 +233,7 @@ def _fcw_rows(scenes, road, cars, stage, fps: float, closings: Sequence[float], 
                      len(peer.warnings) and f"{len(peer.warnings)} false" or "none", len(peer.warnings)])
     table(["clip", "lead car photo", "true crossing s", "ours: error s", "ours: warnings",
            "peer s/(ds/dt): error s", "peer: warnings"], rows,
-          f"Forward-collision warning at TTC 2.0 s ({fps:g} fps, window 1 s, 2 confirmations)")
+          f"Forward-collision warning at TTC 2.0 s ({fps:g} fps, window 0.6 s, 2 confirmations)")
     table(["method", "approaches warned", "within 0.5 s", "max |error| s", "false warnings (constant distance)"],
           [["ours: line fit of 1/size", len(ours_err), sum(e <= 0.5 for e in ours_err),
             round(max(ours_err), 2) if ours_err else "n/a", false_ours],
@@ -250,8 +250,8 @@ def rules_tables(quick: bool = False) -> None:
     if not quick:
         _queue_rows(scenes, road, cars, stage, fps)
     _speed_rows(scenes, road, cars, stage, fps, speeds=(50.0, 90.0) if quick else (30.0, 50.0, 70.0, 90.0, 110.0))
-    _fcw_rows(scenes, road, cars, stage, fps, closings=(6.0,) if quick else (4.0, 6.0, 8.0, 10.0),
-              distances=(8.0,) if quick else (6.0, 10.0, 15.0))
+    _fcw_rows(scenes, road, cars, stage, fps, closings=(6.0,) if quick else (3.0, 4.0, 5.0, 6.0, 8.0, 10.0),
+              distances=(8.0,) if quick else (5.0, 6.0, 8.0, 10.0, 15.0))
 
 
 def main() -> None:

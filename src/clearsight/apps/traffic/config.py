@@ -189,7 +189,7 @@ class ForwardCollisionConfig(_Strict):
     enabled: bool = Field(default=True, description="False keeps the section but warns of nothing.")
     ttc_warning_s: float = Field(default=2.0, gt=0, le=10, description="Warn when the time to collision with an "
                                  "object ahead falls to this many seconds.")
-    window_s: float = Field(default=1.0, gt=0, le=5, description="Time-to-collision comes from a straight-line fit "
+    window_s: float = Field(default=0.6, gt=0, le=5, description="Time-to-collision comes from a straight-line fit "
                             "of 1/size over the last this-many seconds of a track (longer: steadier, later).")
     min_samples: int = Field(default=4, ge=3, le=100, description="Detections a track needs in the window before "
                              "its time to collision counts.")
