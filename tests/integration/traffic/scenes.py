@@ -214,6 +214,7 @@ EASTBOUND = ((10.0, 0.5), (36.0, 0.5), (36.0, 10.5), (10.0, 10.5))  # lanes 1-2,
 NO_STOPPING = ((4.0, 10.5), (36.0, 10.5), (36.0, 14.5), (4.0, 14.5))  # lane 3
 ROADWAY = ((2.0, 0.0), (38.0, 0.0), (38.0, 15.0), (2.0, 15.0))
 COUNT_LINE = ((25.0, 0.0), (25.0, 15.0))
+CROSSWALK_LINE = ((27.0, 10.0), (33.0, 10.0))  # across the pedestrian's path, along the cars' (they never cross it)
 
 
 def incidents_scene(bg: np.ndarray, cars: Sequence[Sprite], people: Sequence[Sprite], *, fps: float = FPS,
@@ -242,7 +243,8 @@ def incidents_scene(bg: np.ndarray, cars: Sequence[Sprite], people: Sequence[Spr
     scene.truth = [("vehicle.speeding", 0, t_fast), ("vehicle.wrong_way", 1, t_wrong),
                    ("vehicle.stopped", 2, t_stop), ("pedestrian.in_roadway", 3, t_ped),
                    ("traffic.crossing", 0, 1.0 + (COUNT_LINE[0][0] + 4.0) / v1),
-                   ("traffic.crossing", 1, (50.0 - COUNT_LINE[0][0]) / v2)]
+                   ("traffic.crossing", 1, (50.0 - COUNT_LINE[0][0]) / v2),
+                   ("traffic.crossing", 3, 2.0 + (ped_y0 - CROSSWALK_LINE[0][1]) / ped_v)]
     scene.speeds_kmh = {0: speeding_kmh, 1: wrong_way_kmh}
     return scene
 
@@ -356,7 +358,8 @@ def camera_file(scene: RoadScene, **traffic: object) -> dict:
                   {"name": "no-stopping", "polygon": image_polygon(cal, NO_STOPPING)},
                   {"name": "road", "polygon": image_polygon(cal, ROADWAY)},
                   {"name": "approach", "polygon": image_polygon(cal, QUEUE_ZONE)}],
-        "lines": [{"name": "count", "points": line}],
+        "lines": [{"name": "count", "points": line},
+                  {"name": "crosswalk", "points": image_polygon(cal, CROSSWALK_LINE)}],
         "analysers": {"traffic": {
             "calibration": {"points": [{"image": list(i), "ground": list(g)} for i, g in zip(CALIB_IMAGE, CALIB_GROUND)],
                             "image_size": list(SIZE)},

@@ -46,13 +46,16 @@ def test_incidents_fire_on_time_with_true_speeds_and_counts_per_class(traffic_ma
     speeds = {e.track_ids[0]: e.data["median_kmh"] for e in events if e.type == "vehicle.speed"}
     assert speeds[speeding.track_ids[0]] == pytest.approx(scene.speeds_kmh[0], rel=0.10)
     assert speeds[wrong.track_ids[0]] == pytest.approx(scene.speeds_kmh[1], rel=0.10)
-    # both moving cars cross the counting line, one each way, on time; the stopped car never reaches it
-    crossings = [e for e in events if e.type == "traffic.crossing"]
-    assert sorted(e.data["direction"] for e in crossings) == ["left_to_right", "right_to_left"]
+    # both moving cars cross the counting line, one each way, on time; the stopped car never reaches it;
+    # the pedestrian crosses the crosswalk line, counted as a person
+    crossings = sorted((e for e in events if e.type == "traffic.crossing"), key=lambda e: e.time)
+    assert [(e.data["line"], e.data["class"]) for e in crossings] == [("count", "car"), ("count", "car"),
+                                                                      ("crosswalk", "person")]
+    assert sorted(e.data["direction"] for e in crossings[:2]) == ["left_to_right", "right_to_left"]
     cross_truth = sorted(t for etype, _, t in scene.truth if etype == "traffic.crossing")
-    for e, t_true in zip(sorted(crossings, key=lambda e: e.time), cross_truth):
-        assert abs(e.time - t_true) <= TOLERANCE_S
-    count = _first(events, "traffic.count")[0]
+    for e, t_true in zip(crossings, cross_truth):
+        assert abs(e.time - t_true) <= TOLERANCE_S, (e.data, e.time, t_true)
+    count = next(e for e in _first(events, "traffic.count") if e.data["line"] == "count")
     assert count.data["line"] == "count" and count.data["total"] == 2
     assert count.data["counts"] == {"car": 2}
     assert count.data["by_direction"] == {"left_to_right": {"car": 1}, "right_to_left": {"car": 1}}
