@@ -72,15 +72,19 @@ def _incident_rows(scenes, road, cars, people, stage, fps: float, variants: Sequ
             "road": {"roadway": True}})
         cam["zones"][1]["dwell_s"] = 3.0  # the peer: the engine's zone.dwell on the same zone
         events, _ = scenes.run_scene(scene.frames(), cam, fps=fps, detector=stage)
-        truth = [(e, t) for e, _, t in scene.truth]
-        truth = [(e, t + (3.0 if e == "vehicle.stopped" else 0.5 if e == "pedestrian.in_roadway" else 0.0))
-                 for e, t in truth]
-        stop_truth = next(t for e, t in truth if e == "vehicle.stopped")
-        truth.append(("zone.dwell", stop_truth))
+        truth = [(e, a, t + (3.0 if e == "vehicle.stopped" else 0.5 if e == "pedestrian.in_roadway" else 0.0))
+                 for e, a, t in scene.truth]
+        stop_truth = next(t for e, _, t in truth if e == "vehicle.stopped")
+        truth.append(("zone.dwell", 2, stop_truth))
+        # which crossing is whose: actor 0 drives left to right over `count`, actor 1 right to left, 3 walks
+        crossing = {0: ("count", "left_to_right"), 1: ("count", "right_to_left"), 3: ("crosswalk", None)}
         used: set[int] = set()
-        for etype, t_true in truth:
+        for etype, actor, t_true in truth:
+            line, direction = crossing.get(actor, (None, None)) if etype == "traffic.crossing" else (None, None)
             cand = [(abs(e.time - t_true), i, e) for i, e in enumerate(events) if e.type == etype and i not in used
-                    and (etype != "zone.dwell" or e.data.get("zone") == "no-stopping")]
+                    and (etype != "zone.dwell" or e.data.get("zone") == "no-stopping")
+                    and (line is None or e.data.get("line") == line)
+                    and (direction is None or e.data.get("direction") == direction)]
             if not cand:
                 rows.append([v, etype, round(t_true, 2), "missed", "", ""])
                 errors.setdefault(etype, []).append(float("inf"))
@@ -90,8 +94,10 @@ def _incident_rows(scenes, road, cars, people, stage, fps: float, variants: Sequ
             err = e.time - t_true
             errors.setdefault(etype, []).append(abs(err))
             extra = e.data.get("speed_kmh", "")
-            rows.append([v, etype if etype != "zone.dwell" else "zone.dwell (peer for stopped)", round(t_true, 2),
-                         round(e.time, 2), round(err, 2), extra])
+            name = etype if etype != "zone.dwell" else "zone.dwell (peer for stopped)"
+            if line is not None:
+                name += f" ({line}, {e.data.get('class')})"
+            rows.append([v, name, round(t_true, 2), round(e.time, 2), round(err, 2), extra])
         n_stop = sum(1 for e in events if e.type == "vehicle.stopped")
         n_dwell = sum(1 for e in events if e.type == "zone.dwell" and e.data.get("zone") == "no-stopping")
         rows.append([v, "(counts)", "", f"stopped {n_stop}, dwell {n_dwell}", "", ""])
