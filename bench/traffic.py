@@ -113,14 +113,21 @@ def _queue_rows(scenes, road, cars, stage, fps: float) -> None:  # noqa: ANN001
     rows = []
     for hold in (1.0, 2.0, 3.0):
         scene = scenes.queue_scene(road, cars, fps=fps)
-        cam = scenes.camera_file(scene, zones={"approach": {"congestion": {"min_vehicles": 3, "hold_s": hold}}})
+        by_count = {"min_vehicles": 3, "hold_s": hold}
+        by_speed = {"max_speed_kmh": 5.0, "min_vehicles_for_speed": 2, "hold_s": hold}
+        cam = scenes.camera_file(scene, zones={"approach": {"congestion": by_count}, "road": {"congestion": by_speed}})
         events, _ = scenes.run_scene(scene.frames(), cam, fps=fps, detector=stage)
-        t_true = scene.truth[0][2] + hold
-        got = [e for e in events if e.type == "traffic.congestion" and e.data["state"] == "start"]
-        rows.append([hold, round(t_true, 2), round(got[0].time, 2) if got else "missed",
-                     round(got[0].time - t_true, 2) if got else "", got[0].data["occupancy"] if got else ""])
-    table(["hold_s", "true time s", "fired s", "error s", "occupancy"], rows,
-          "traffic.congestion (3 cars queue into a zone, min_vehicles 3)")
+        for zone, ground, rule, what in (("approach", scenes.QUEUE_ZONE, by_count, ">= 3 vehicles"),
+                                         ("road", scenes.ROADWAY, by_speed, "mean <= 5 km/h, >= 2 vehicles")):
+            t_true = scenes.congestion_truth(scene, ground, **rule)
+            got = [e for e in events if e.type == "traffic.congestion" and e.data["zone"] == zone
+                   and e.data["state"] == "start"]
+            rows.append([what, hold, round(t_true, 2) if t_true is not None else "never",
+                         round(got[0].time, 2) if got else "missed",
+                         round(got[0].time - t_true, 2) if got and t_true is not None else "",
+                         got[0].data["occupancy"] if got else ""])
+    table(["condition", "hold_s", "true time s", "fired s", "error s", "occupancy"], rows,
+          f"traffic.congestion: 3 cars queue into a zone ({fps:g} fps)")
 
 
 def _speed_rows(scenes, road, cars, stage, fps: float, speeds: Sequence[float]) -> None:  # noqa: ANN001

@@ -383,3 +383,29 @@ def run_scene(frames: Iterator[np.ndarray], camera: dict, *, fps: float = FPS, d
     finally:
         pipe.close()
     return list(mem.events), pipe
+
+
+def congestion_truth(scene: RoadScene, zone: Sequence[tuple[float, float]], *, min_vehicles: int | None = None,
+                     max_speed_kmh: float | None = None, min_vehicles_for_speed: int = 2, hold_s: float = 0.0,
+                     step: float = 0.01) -> float | None:
+    """When a zone (ground polygon) first counts as congested by the script: the condition of
+    `CongestionConfig` on the true positions and speeds, held `hold_s`. None: never."""
+    poly = np.asarray(zone, dtype=np.float32).reshape(-1, 1, 2)
+    since = None
+    for t in np.arange(0.0, scene.seconds, step):
+        inside = []
+        for a in scene.actors:
+            if a.sprite.label != "car" or a.at(t) is None:
+                continue
+            p = a.at(t)
+            if cv2.pointPolygonTest(poly, (float(p[0]), float(p[1])), False) < 0:
+                continue
+            p0, p1 = a.ground(max(a.start, t - step)), a.ground(t + step)
+            dt = t + step - max(a.start, t - step)
+            inside.append(float(np.hypot(p1[0] - p0[0], p1[1] - p0[1])) / dt * KMH)
+        cond = (min_vehicles is not None and len(inside) >= min_vehicles) or (
+            max_speed_kmh is not None and len(inside) >= min_vehicles_for_speed and float(np.mean(inside)) <= max_speed_kmh)
+        since = (since if since is not None else float(t)) if cond else None
+        if since is not None and t - since >= hold_s - 1e-9:
+            return float(t)
+    return None

@@ -61,13 +61,19 @@ def test_incidents_fire_on_time_with_true_speeds_and_counts_per_class(traffic_ma
     assert count.data["by_direction"] == {"left_to_right": {"car": 1}, "right_to_left": {"car": 1}}
 
 
-def test_a_queue_filling_a_zone_is_congestion_on_time(traffic_material):
+def test_a_queue_is_congestion_on_time_by_occupancy_and_by_speed(traffic_material):
+    """Three cars queue: `approach` is congested by occupancy (3 vehicles), `road` by speed (the vehicles in it
+    average 5 km/h or less); the truth of both comes from the scripted positions and speeds."""
     m = traffic_material
     scene = scenes.queue_scene(m.road, m.cars, fps=5.0)
-    camera = scenes.camera_file(scene, zones={"approach": {"congestion": {"min_vehicles": 3, "hold_s": 2.0}}})
+    by_count = {"min_vehicles": 3, "hold_s": 2.0}
+    by_speed = {"max_speed_kmh": 5.0, "min_vehicles_for_speed": 2, "hold_s": 1.0}
+    camera = scenes.camera_file(scene, zones={"approach": {"congestion": by_count}, "road": {"congestion": by_speed}})
     events, _ = scenes.run_scene(scene.frames(), camera, fps=5.0, detector=m.detector)
-    start = [e for e in events if e.type == "traffic.congestion"]
-    assert len(start) == 1 and start[0].data["state"] == "start", [(e.time, e.data) for e in start]
-    t_true = scene.truth[0][2] + 2.0
-    assert abs(start[0].time - t_true) <= TOLERANCE_S, (start[0].time, t_true)
-    assert start[0].data["occupancy"] == 3 and len(start[0].track_ids) == 3
+    for zone, ground, rule in (("approach", scenes.QUEUE_ZONE, by_count), ("road", scenes.ROADWAY, by_speed)):
+        start = [e for e in events if e.type == "traffic.congestion" and e.data["zone"] == zone]
+        assert len(start) == 1 and start[0].data["state"] == "start", [(e.time, e.data) for e in start]
+        t_true = scenes.congestion_truth(scene, ground, **rule)
+        assert t_true is not None
+        assert abs(start[0].time - t_true) <= TOLERANCE_S, (zone, start[0].time, t_true)
+    assert next(e for e in events if e.type == "traffic.congestion").data["occupancy"] >= 2

@@ -283,16 +283,18 @@ class TrafficAnalyser:
             speeds = [s for m in inside if (v := m.velocity(self.config.speed_window_s)) is not None
                       for s in [math.hypot(*v)]]
             mean_kmh = float(np.mean(speeds)) * KMH if speeds else None
-            cond = (cc.min_vehicles is not None and occ >= cc.min_vehicles) or (
-                cc.max_speed_kmh is not None and occ >= cc.min_vehicles_for_speed and mean_kmh is not None
-                and mean_kmh <= cc.max_speed_kmh)
+            full = cc.min_vehicles is not None and occ >= cc.min_vehicles
+            slow = (cc.max_speed_kmh is not None and occ >= cc.min_vehicles_for_speed and mean_kmh is not None
+                    and mean_kmh <= cc.max_speed_kmh)
+            cond = full or slow
             st = self._zstate[z.name]
             data = {"zone": z.name, "occupancy": occ,
                     "mean_speed_kmh": round(mean_kmh, 1) if mean_kmh is not None and self.ground is not None else None}
             if cond:
                 st.clear_since = None
                 if st.congested_since is None:
-                    st.congested_since = t
+                    # fitted speeds describe the middle of their window: a zone that is slow now became slow then
+                    st.congested_since = t if full else t - self.config.speed_window_s / 2.0
                 if not st.active and t - st.congested_since >= cc.hold_s:
                     st.active, st.started = True, t
                     snap = _crop(view.frame.image, _poly_box(z.polygon)) if self.snapshots else None
