@@ -144,3 +144,13 @@ def test_time_to_collision_of_an_exact_approach():
         assert time_to_collision(ts[i - 10: i + 1], sizes[i - 10: i + 1]) == pytest.approx(z[i] / 5, rel=1e-6)
     assert time_to_collision(ts[:11], np.full(11, 60.0)) is None or time_to_collision(ts[:11], np.full(11, 60.0)) > 1e3
     assert time_to_collision(ts[:11], sizes[10::-1]) is None  # receding
+
+
+@pytest.mark.parametrize("root", ["TrafficConfig", "ForwardCollisionConfig"])
+def test_every_traffic_setting_has_a_description(root):
+    from tests.unit.stream.test_config_descriptions import _walk
+
+    from clearsight.apps.traffic import config
+
+    missing = {m.__name__: f for m, f in _walk(getattr(config, root)).items() if f}
+    assert not missing
