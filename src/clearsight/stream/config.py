@@ -82,7 +82,8 @@ class DetectConfig(_Strict):
 
     detector: str = Field(
         default="mediapipe", description="Detector by registry name: a face detector (mediapipe, centerface, "
-        "dlib-hog) or a person detector (opencv-hog-people).")
+        "dlib-hog), a person detector (opencv-hog-people) or a COCO object detector for people and vehicles "
+        "(centernet, nanodet; options: classes, tiles).")
     every_n: int = Field(default=1, ge=1, le=100, description="Detect on every n-th processed frame; tracks carry "
                          "over in between.")
     min_score: float = Field(default=0.5, ge=0, le=1, description="Detections scored below this are dropped.")
@@ -110,6 +111,9 @@ class TrackConfig(_Strict):
     min_iou: float = Field(default=0.1, ge=0, le=1, description="Least box overlap for a detection to continue a "
                            "track.")
     min_frames: int = Field(default=1, ge=1, description="Frames a track must be seen before it is reported.")
+    class_aware: bool = Field(default=True, description="Associate detections only with tracks of their class group "
+                              "(people, two-wheelers, cars/buses/trucks); each track's class is the majority vote "
+                              "over its frames.")
 
 
 class RecognizeConfig(_Strict):
