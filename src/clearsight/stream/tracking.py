@@ -70,6 +70,7 @@ class Tracker:
         self._ids: dict[tuple[str, int], int] = {}  # (group, the library's id) -> our id
         self._next_id = 1
         self._votes: dict[int, _Votes] = {}
+        self._ended_labels: dict[int, str] = {}  # the final vote of the tracks the last `ended()` reported
         self.last_seen: dict[int, float] = {}
         self.first_seen: dict[int, float] = {}
 
@@ -129,16 +130,19 @@ class Tracker:
         return tracked
 
     def label(self, track_id: int) -> str | None:
-        """The voted class of a live (or just ended, not yet reported) track."""
+        """The voted class of a live track, or of one the last `ended()` call reported."""
         v = self._votes.get(track_id)
-        return v.winner() if v else None
+        return v.winner() if v else self._ended_labels.get(track_id)
 
     def ended(self, t: float, *, all_tracks: bool = False) -> list[int]:
         """Tracks unseen for `lost_s` (or all, at end of stream); each reported once."""
         gone = [tid for tid, last in self.last_seen.items() if all_tracks or t - last > self.config.lost_s]
+        self._ended_labels = {}
         for tid in gone:
             del self.last_seen[tid]
-            self._votes.pop(tid, None)
+            v = self._votes.pop(tid, None)
+            if v is not None:
+                self._ended_labels[tid] = v.winner()
         if gone:
             ended = set(gone)
             self._ids = {k: v for k, v in self._ids.items() if v not in ended}

@@ -25,7 +25,9 @@ def test_a_car_truck_flip_keeps_one_track_and_the_majority_class():
         voted.append(out[0].label)
         assert out[0].obs.label == lab  # the frame's own label is kept
     assert len(ids) == 1
-    assert voted[-1] == "car" and trk.label(ids.pop()) == "car"
+    tid = ids.pop()
+    assert voted[-1] == "car" and trk.label(tid) == "car"
+    assert trk.ended(10.0) == [tid] and trk.label(tid) == "car"  # the final vote outlives the track once
 
 
 def test_a_person_never_continues_a_vehicle_track():
