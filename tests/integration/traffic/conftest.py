@@ -20,7 +20,7 @@ class Material:
 
 @pytest.fixture(scope="session")
 def traffic_material(shared_data) -> Material:
-    import clearsight.apps.compose  # noqa: F401 - registers the plug-ins (and the COCO stage detectors)
+    import clearsight.apps.compose  # noqa: F401 - registers the plug-ins
     from clearsight.stream.detectors import create_stage_detector
     from clearsight.vision.objects import create_object_detector
 

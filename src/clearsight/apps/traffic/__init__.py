@@ -16,7 +16,7 @@ See docs/traffic.md for the settings and the measured accuracy.
 from __future__ import annotations
 
 from ...stream.analysers import PluginContext, register_analyser
-from . import _stage_shim, collision, incidents  # noqa: F401 - _stage_shim registers detectors
+from . import collision, incidents
 from .config import ForwardCollisionConfig, TrafficConfig
 from .collision import ForwardCollisionAnalyser, time_to_collision
 from .incidents import TrafficAnalyser
