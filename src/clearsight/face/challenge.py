@@ -311,8 +311,8 @@ class ActiveChallenge:
         b = self._base
         assert b is not None
         wrong = active - {want, "blink"}
-        if abs(m.yaw - b.yaw) >= c.turn_deg:
-            wrong -= {"open_mouth"}  # talking while turned is not an out-of-order action
+        if abs(m.yaw - b.yaw) >= c.turn_deg or m.mouth < 1.5 * c.mouth_open:
+            wrong -= {"open_mouth"}  # talking, or talking while turned, is not an out-of-order action
         if m.pitch - b.pitch > -1.5 * c.nod_deg or want in ("turn_left", "turn_right"):
             wrong -= {"nod"}  # heads dip a little while turning or talking
         if wrong:

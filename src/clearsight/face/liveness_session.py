@@ -141,3 +141,19 @@ class LivenessSession:
     def close(self) -> None:
         self._mesh.close()
         self._best = None
+
+
+def clip_motions(frames: Iterator[tuple[float, np.ndarray]]) -> list[tuple[float, FaceMotion | None]]:
+    """(time, motion) of every frame of a clip (the mesh tracks across frames), for
+    replaying one recording against many challenges (measurements, tests)."""
+    from ..vision.landmarks import FaceMesh
+
+    mesh = FaceMesh(max_faces=2, static=False)
+    try:
+        out: list[tuple[float, FaceMotion | None]] = []
+        for t, rgb in frames:
+            found = mesh.process(rgb)
+            out.append((t, measure(found[0].points, rgb.shape[1], rgb.shape[0], faces=len(found)) if found else None))
+        return out
+    finally:
+        mesh.close()

@@ -1,0 +1,100 @@
+"""The active challenge on landmark sequences measured on real frames.
+
+No real clip of someone doing the five actions on request exists in shared/ (see
+bench/liveness.py). The real clip with the most head motion is face_recognition's
+`short_hamilton_clip.mp4` (a singer: frames 98-170 show, in this order, an open
+mouth, a turn to his right, then a shallow turn to his left while singing, which
+the challenge does not count: ~15 degrees from his neutral, mouth open); the pass
+path is checked on the order he did, and a replay on every other order.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import pytest
+
+from clearsight.face.challenge import ACTIONS, ActiveChallenge, ChallengeConfig
+
+from tests.conftest import data_path
+
+pytestmark = pytest.mark.integration
+
+FIRST, LAST = 98, 170
+
+
+@pytest.fixture(scope="module")
+def motions():
+    from clearsight.face.liveness_session import clip_motions
+
+    cap = cv2.VideoCapture(str(data_path("faces", "face_recognition_examples", "examples", "short_hamilton_clip.mp4")))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    frames = []
+    for i in range(LAST + 1):
+        ok, bgr = cap.read()
+        assert ok
+        if i >= FIRST:
+            frames.append(((i - FIRST) / fps, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+    cap.release()
+    seq = clip_motions(iter(frames))
+    assert sum(m is not None for _, m in seq) > 0.9 * len(seq)
+    return seq
+
+
+def _run(order, seq, **cfg):
+    ch = ActiveChallenge(tuple(order), "n0nce", 1000.0, ChallengeConfig(steps=len(order), **cfg))
+    return ch.replay(seq)
+
+
+def test_the_order_the_person_did_passes(motions):
+    st = _run(("open_mouth", "turn_right"), motions)
+    assert st.passed, st.reasons
+    assert len(st.done) == 2 and st.done[0] < st.done[1]
+
+
+def test_the_same_recording_against_any_other_order_is_rejected(motions):
+    # He sings throughout, so his mouth is also open while he turns right: the
+    # recording contains both "open mouth, turn right" and "turn right, open mouth".
+    # Every order it does not contain must fail, and every 3-step order does.
+    contains = {("open_mouth", "turn_right"), ("turn_right", "open_mouth")}
+    passed = {o for o in itertools.permutations(ACTIONS, 2) if _run(o, motions).passed}
+    assert passed == contains
+    assert not any(_run(o, motions).passed for o in itertools.permutations(ACTIONS, 3))
+    st = _run(("turn_left", "open_mouth"), motions)
+    assert st.status == "failed" and "out of order" in st.reasons[0]
+
+
+def test_a_frame_with_another_nonce_fails_the_session(motions):
+    ch = ActiveChallenge(("open_mouth", "turn_right"), "the-right-nonce", 0.0, ChallengeConfig(steps=2))
+    st = ch.replay(motions, nonce="an-old-sessions-nonce")
+    assert st.status == "failed" and "nonce" in st.reasons[0]
+
+
+def test_expiry_and_step_windows(motions):
+    # the whole session expired before the recording got to the actions
+    ch = ActiveChallenge(("open_mouth", "turn_right"), "n", 0.0, ChallengeConfig(steps=2, ttl_s=0.15))
+    st = ch.replay(motions)
+    assert st.status == "failed" and "expired" in st.reasons[0]
+    # played slower than the prompts allow: each step has its window
+    slow = [(t * 40, m) for t, m in motions]
+    st = _run(("open_mouth", "turn_right"), slow, ttl_s=1000, step_timeout_s=5)
+    assert st.status == "failed" and "not done within" in st.reasons[0]
+    # frames after the end change nothing
+    ch = ActiveChallenge(("open_mouth", "turn_right"), "n", 0.0, ChallengeConfig(steps=2, ttl_s=0.15))
+    ch.replay(motions)
+    assert ch.feed(motions[0][1], 0.5, "n").status == "failed"
+
+
+def test_a_still_face_never_passes(motions):
+    still = [(i / 30, motions[3][1]) for i in range(200)]  # one real frame held: a photo
+    for order in (("blink",), ("turn_left",), ("open_mouth",), ("nod",)):
+        assert not _run(order, still, step_timeout_s=3).passed
+
+
+def test_the_session_median_passive_score_is_required(motions):
+    ch = ActiveChallenge(("open_mouth", "turn_right"), "n", 0.0, ChallengeConfig(steps=2))
+    for t, m in motions:
+        ch.feed(m, t, "n", passive=0.1)  # every frame judged a print
+    st = ch.state()
+    assert st.status == "failed" and "passive live score" in st.reasons[0]
