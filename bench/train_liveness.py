@@ -49,8 +49,16 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
 
 
-def extract(root: Path, cache: Path | None) -> dict[str, np.ndarray]:
-    """Cue vectors of every NUAA frame with a face: crop, frame, raw model probs, label, subject."""
+def _rejpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def extract(root: Path, cache: Path | None, jpeg: int | None = None) -> dict[str, np.ndarray]:
+    """Cue vectors of every NUAA frame with a face: crop, frame, raw model probs, label, subject.
+    `jpeg`: re-encode each frame at this quality first (what a browser or phone upload does)."""
     if cache is not None and cache.is_file():
         z = np.load(cache, allow_pickle=False)
         return {k: z[k] for k in z.files}
@@ -65,6 +73,8 @@ def extract(root: Path, cache: Path | None) -> dict[str, np.ndarray]:
     t0 = time.perf_counter()
     for r in rows:
         rgb = load_image(root / r["path"])
+        if jpeg is not None:
+            rgb = _rejpeg(rgb, jpeg)
         faces = pipe.detect(rgb, mesh=True)
         if not faces:
             missed += 1
