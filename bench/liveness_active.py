@@ -120,7 +120,8 @@ def active_section(passive) -> None:
         total["nogate"] += ng
         total["n"] += 60
     rows.append(["all", "", "", f"{total['nogate']}/{total['n']}", f"{total['gate']}/{total['n']}"])
-    table(["subject", "print frames", "median passive score", "orders passed (motion only)", "orders passed (with passive gate)"],
+    table(["subject", "print frames", "median passive score (in-sample: the shipped model saw these subjects)",
+           "orders passed (motion only)", "orders passed (with passive gate)"],
           rows, "Printed-photo attacks (NUAA, photo moved/rotated/bent by hand) against the active challenge, 5 fps")
 
     # -- screen attack (simulated): the singer's frames on a re-photographed screen

@@ -15,8 +15,6 @@ from .common import echo_error, fail, quiet_runtimes
 def _video_frames(path: Path, max_seconds: float):
     import cv2
 
-    from ..errors import InputError
-
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise InputError(f"cannot read video {path}")

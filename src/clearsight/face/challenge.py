@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import secrets
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 import cv2
@@ -355,7 +355,3 @@ class ActiveChallenge:
             if self.finished:
                 break
         return self.state()
-
-    def with_steps(self, steps: Sequence[str]) -> ActiveChallenge:
-        """A fresh challenge with the same config and a given order (for measurements)."""
-        return replace(ActiveChallenge(tuple(steps), secrets.token_urlsafe(16), self.issued_at, self.config))

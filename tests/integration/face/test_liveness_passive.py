@@ -81,3 +81,22 @@ def test_shipped_classifier_is_the_pinned_file_and_reads_these_cues(built):
     clfs = load_classifiers()  # verified against the registry's sha256
     assert list(clfs["frame"].names) == cue_names()["frame"] and list(clfs["crop"].names) == cue_names()["crop"]
     assert "NUAA" in get_spec(CLASSIFIER_MODEL).licence
+
+
+def test_cli_scores_photos_and_exits_by_verdict(built):
+    import json
+
+    from typer.testing import CliRunner
+
+    from clearsight.cli import app
+
+    root = data_path("liveness", "antispoof_samples", "images")
+    runner = CliRunner()
+    r = runner.invoke(app, ["liveness", str(root / "image_T1.jpg"), "--json"])
+    assert r.exit_code == 0, r.output
+    (face,) = json.loads(r.stdout.strip().splitlines()[-1])["faces"]
+    assert face["is_live"] and face["method"] == "trained:frame"
+    r = runner.invoke(app, ["liveness", str(root / "image_F1.jpg"), str(root / "image_T1.jpg")])
+    assert r.exit_code == 1 and "NOT live" in r.stdout  # a printed photo among them
+    r = runner.invoke(app, ["liveness", str(root / "missing.jpg")])
+    assert r.exit_code == 2
