@@ -223,6 +223,14 @@ class ActiveChallenge:
         self.status = "failed"
         self.reasons.append(reason)
 
+    def abandon(self, reason: str) -> ChallengeState:
+        """End an unfinished challenge as failed (a clip ran out, a client gave up)."""
+        if not self.finished:
+            what = "calibration" if self.status == "calibrating" else \
+                f"step {len(self.done) + 1} ({self.steps[len(self.done)].replace('_', ' ')})"
+            self._fail(f"{reason} during {what}")
+        return self.state()
+
     def _active(self, m: FaceMotion) -> set[str]:
         """Actions the face is doing in this frame, relative to its own neutral."""
         b, c = self._base, self.config

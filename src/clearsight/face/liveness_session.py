@@ -115,7 +115,7 @@ class LivenessSession:
             self.feed(rgb, self.nonce, t0 + t)
             if self.challenge.finished:
                 break
-        return self.result()
+        return self.challenge.abandon("the clip ended")
 
     def result(self) -> ChallengeState:
         st = self.challenge.state()

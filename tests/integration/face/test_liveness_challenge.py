@@ -98,3 +98,10 @@ def test_the_session_median_passive_score_is_required(motions):
         ch.feed(m, t, "n", passive=0.1)  # every frame judged a print
     st = ch.state()
     assert st.status == "failed" and "passive live score" in st.reasons[0]
+
+
+def test_a_clip_that_ends_early_fails_with_the_step_it_stopped_at(motions):
+    ch = ActiveChallenge(("open_mouth", "turn_right"), "n", 0.0, ChallengeConfig(steps=2))
+    ch.replay(motions[:9])  # calibration and the first step only
+    st = ch.abandon("the clip ended")
+    assert st.status == "failed" and st.reasons == ("the clip ended during step 2 (turn right)",)

@@ -10,8 +10,8 @@ Nothing is stored: frames are dropped after analysis (the best frontal frame sta
 in memory for the session's life, for the flows that match the live face).
 
 Flows that need a live person (KYC, log-in) take a `liveness_session_id` and call
-`LivenessSession.consume()` through `state.liveness_sessions`: a passed session
-proves liveness once.
+`consume_liveness(state, key, session_id)`: a passed session proves liveness once,
+for the key that ran it, and hands over its best frontal frame for the 1:1 match.
 """
 
 from __future__ import annotations
@@ -40,6 +40,15 @@ SessionId = Annotated[str, PathParam(max_length=64, description="the session id 
 
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="seconds")
+
+
+def consume_liveness(state: ServiceState, key: ApiKey, session_id: str) -> dict[str, Any]:
+    """The single-use proof of a passed challenge run by this key (steps, times, the
+    session's passive score, `reference_frame` RGB); refuses a session that has not
+    passed or was already used (409 `liveness_not_passed`), an unknown one (404)."""
+    s = state.liveness_sessions.get(key.id, session_id)
+    with s.lock:
+        return s.value.consume()
 
 
 class CheckParams(BaseModel):
