@@ -54,14 +54,12 @@ class LivenessSession:
 
     def __init__(self, config: ChallengeConfig | None = None, passive: PassiveLiveness | None = None,
                  now: float | None = None, steps: tuple[str, ...] | None = None) -> None:
-        from ..vision.landmarks import FaceMesh
-
         if steps:  # a chosen order: measurements and tests; a service always draws one
             self.challenge = ActiveChallenge(tuple(steps), secrets.token_urlsafe(16), time.time() if now is None else now,
                                              config or ChallengeConfig(steps=len(steps)))
         else:
             self.challenge = ActiveChallenge.issue(config, now)
-        self._mesh = FaceMesh(max_faces=2, static=False)
+        self._mesh: Any = None  # the tracker, built with the first frame: issuing a challenge stays cheap
         self._passive = passive
         self._best: tuple[float, np.ndarray] | None = None
         self.consumed = False
@@ -87,7 +85,13 @@ class LivenessSession:
             return {"frame": None, **self.challenge.state().to_dict()}
         if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise InputError("expected an RGB image (H, W, 3)")
-        meshes = self._mesh.process(rgb) if nonce == self.challenge.nonce else []
+        meshes = []
+        if nonce == self.challenge.nonce:
+            if self._mesh is None:
+                from ..vision.landmarks import FaceMesh
+
+                self._mesh = FaceMesh(max_faces=2, static=False)
+            meshes = self._mesh.process(rgb)
         motion: FaceMotion | None = None
         passive: float | None = None
         if meshes:
@@ -139,7 +143,9 @@ class LivenessSession:
                 "passive_live_score": st.passive, "reference_frame": self.reference_frame()}
 
     def close(self) -> None:
-        self._mesh.close()
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
         self._best = None
 
 
