@@ -5,7 +5,8 @@ bench/liveness.py). The real clip with the most head motion is face_recognition'
 `short_hamilton_clip.mp4` (a singer: frames 98-170 show, in this order, an open
 mouth, a turn to his right, then a shallow turn to his left while singing, which
 the challenge does not count: ~15 degrees from his neutral, mouth open); the pass
-path is checked on the order he did, and a replay on every other order.
+path is checked on the order he did, and a replay on every other order. A real
+blink comes from NUAA's live webcam frames (one recording, sampled in order).
 """
 
 from __future__ import annotations
@@ -105,3 +106,36 @@ def test_a_clip_that_ends_early_fails_with_the_step_it_stopped_at(motions):
     ch.replay(motions[:9])  # calibration and the first step only
     st = ch.abandon("the clip ended")
     assert st.status == "failed" and st.reasons == ("the clip ended during step 2 (turn right)",)
+
+
+# NUAA subject 0008, session 02: webcam frames of one recording, in order; frame 123
+# caught a blink (checked by eye), the others have the eyes open.
+BLINK = (60, 68, 79, 86, 101, 109, 123, 131, 143)
+
+
+def _nuaa_motions(pics):
+    from clearsight.face.challenge import measure
+    from clearsight.io import load_image
+    from clearsight.vision.landmarks import FaceMesh
+
+    root = data_path("liveness", "nuaa_print", "live", "0008")
+    mesh = FaceMesh(max_faces=2, static=True)
+    try:
+        out = []
+        for k, pic in enumerate(pics):
+            rgb = load_image(root / f"0008_00_00_02_{pic}.jpg")
+            (m,) = mesh.process(rgb)
+            out.append((k * 0.25, measure(m.points, rgb.shape[1], rgb.shape[0])))
+        return out
+    finally:
+        mesh.close()
+
+
+def test_a_real_blink_passes_and_open_eyes_do_not():
+    seq = _nuaa_motions(BLINK)
+    st = _run(("blink",), seq)
+    assert st.passed and st.done[0] == pytest.approx(6 * 0.25), st
+    without = [(t, m) for (t, m), pic in zip(seq, BLINK) if pic != 123]
+    ch = ActiveChallenge(("blink",), "n", 0.0, ChallengeConfig(steps=1))
+    ch.replay(without)
+    assert ch.abandon("the clip ended").status == "failed"
