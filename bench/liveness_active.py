@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import require_data, table  # noqa: E402
 
 from clearsight.face.challenge import ACTIONS, ActiveChallenge, ChallengeConfig, FaceMotion, measure  # noqa: E402
-from clearsight.face.liveness_session import face_from_mesh  # noqa: E402
+from clearsight.face.liveness_session import face_from_mesh, faces_in_view  # noqa: E402
 from clearsight.vision.landmarks import FaceMesh  # noqa: E402
 
 HAMILTON = ("faces", "face_recognition_examples", "examples", "short_hamilton_clip.mp4")
@@ -42,10 +42,11 @@ def track(frames: list[np.ndarray], dt: float, passive, static: bool = False) ->
     out: Track = []
     try:
         for k, rgb in enumerate(frames):
-            found = mesh.process(rgb)
-            m = measure(found[0].points, rgb.shape[1], rgb.shape[0], faces=len(found)) if found else None
+            found = sorted(mesh.process(rgb), key=lambda m: -float(np.ptp(m.xy()[:, 0])))
+            n = faces_in_view(found)
+            m = measure(found[0].points, rgb.shape[1], rgb.shape[0], faces=n) if found else None
             p = None
-            if found and len(found) == 1 and passive is not None:
+            if found and n == 1 and passive is not None:
                 try:
                     p = passive.check(rgb, face_from_mesh(found[0])).live_score
                 except Exception:  # noqa: BLE001 - a face too small for the cues: motion only
@@ -106,7 +107,7 @@ def active_section(passive) -> None:
             rows.append([f"{subj}/{sess}", len(mine), mine[round(st.done[0] / 0.25)]["pic_no"]])
     table(["recording", "frames", "blink counted at picture"], rows,
           f"Blinks (not on request) counted in NUAA live recordings: {found} of {len(sessions)} recordings "
-          "(subject 0008 session 02 picture 123 checked by eye: a blink)")
+          "(each counted picture checked by eye: eyes closed)")
 
     # -- replay: the recording against every other order, and with an old nonce
     base = [(t - full[18][0], m, p) for t, m, p in full[18:]]  # from frame 98

@@ -40,6 +40,15 @@ class LivenessNotPassedError(InputError):
     http_status = 409
 
 
+def faces_in_view(meshes: list[Landmarks]) -> int:
+    """Faces at least half as wide as the largest: a bystander far behind is not a second
+    person taking part, a second face next to the user (or a photo held up beside them) is."""
+    if not meshes:
+        return 0
+    widths = [float(np.ptp(m.xy()[:, 0])) for m in meshes]
+    return sum(w >= 0.5 * max(widths) for w in widths)
+
+
 def face_from_mesh(mesh: Landmarks) -> Face:
     """A Face built from a mesh alone (the tracker found it; no detector ran)."""
     p = mesh.xy()
@@ -95,8 +104,10 @@ class LivenessSession:
         motion: FaceMotion | None = None
         passive: float | None = None
         if meshes:
-            motion = measure(meshes[0].points, rgb.shape[1], rgb.shape[0], faces=len(meshes))
-            if self._passive is not None and len(meshes) == 1:
+            meshes = sorted(meshes, key=lambda m: -float(np.ptp(m.xy()[:, 0])))  # the user: the largest face
+            n = faces_in_view(meshes)
+            motion = measure(meshes[0].points, rgb.shape[1], rgb.shape[0], faces=n)
+            if self._passive is not None and n == 1:
                 try:
                     passive = self._passive.check(rgb, face_from_mesh(meshes[0])).live_score
                 except InputError:  # face too small for the cues: the frame still counts for the motion
@@ -158,8 +169,8 @@ def clip_motions(frames: Iterator[tuple[float, np.ndarray]]) -> list[tuple[float
     try:
         out: list[tuple[float, FaceMotion | None]] = []
         for t, rgb in frames:
-            found = mesh.process(rgb)
-            out.append((t, measure(found[0].points, rgb.shape[1], rgb.shape[0], faces=len(found)) if found else None))
+            found = sorted(mesh.process(rgb), key=lambda m: -float(np.ptp(m.xy()[:, 0])))
+            out.append((t, measure(found[0].points, rgb.shape[1], rgb.shape[0], faces=faces_in_view(found)) if found else None))
         return out
     finally:
         mesh.close()

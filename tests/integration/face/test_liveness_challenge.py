@@ -139,3 +139,21 @@ def test_a_real_blink_passes_and_open_eyes_do_not():
     ch = ActiveChallenge(("blink",), "n", 0.0, ChallengeConfig(steps=1))
     ch.replay(without)
     assert ch.abandon("the clip ended").status == "failed"
+
+
+def test_a_second_person_beside_the_user_fails_the_session():
+    from clearsight.face.challenge import measure
+    from clearsight.face.liveness_session import faces_in_view
+    from clearsight.io import load_image
+    from clearsight.vision.landmarks import FaceMesh
+
+    rgb = load_image(data_path("faces", "face_recognition_examples", "examples", "two_people.jpg"))
+    mesh = FaceMesh(max_faces=2, static=True)
+    try:
+        found = mesh.process(rgb)
+    finally:
+        mesh.close()
+    assert faces_in_view(found) == 2
+    ch = ActiveChallenge(("blink",), "n", 0.0, ChallengeConfig(steps=1))
+    st = ch.feed(measure(found[0].points, rgb.shape[1], rgb.shape[0], faces=faces_in_view(found)), 0.1, "n")
+    assert st.status == "failed" and "more than one face" in st.reasons[0]
