@@ -100,3 +100,7 @@ def test_cli_scores_photos_and_exits_by_verdict(built):
     assert r.exit_code == 1 and "NOT live" in r.stdout  # a printed photo among them
     r = runner.invoke(app, ["liveness", str(root / "missing.jpg")])
     assert r.exit_code == 2
+    r = runner.invoke(app, ["detect", "--liveness", "--json", str(root / "image_F1.jpg")])
+    assert r.exit_code == 0, r.output
+    (face,) = json.loads(r.stdout.strip().splitlines()[-1])["faces"]
+    assert face["liveness"]["is_live"] is False and "mesh_points" not in face
