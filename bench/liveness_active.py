@@ -107,7 +107,7 @@ def active_section(passive) -> None:
             rows.append([f"{subj}/{sess}", len(mine), mine[round(st.done[0] / 0.25)]["pic_no"]])
     table(["recording", "frames", "blink counted at picture"], rows,
           f"Blinks (not on request) counted in NUAA live recordings: {found} of {len(sessions)} recordings "
-          "(each counted picture checked by eye: eyes closed)")
+          "(checked by eye once: 0002/323, 0004/466, 0008/123 eyes closed; 0001/101 half closed, looking down)")
 
     # -- replay: the recording against every other order, and with an old nonce
     base = [(t - full[18][0], m, p) for t, m, p in full[18:]]  # from frame 98
