@@ -40,13 +40,13 @@ from ..types import Detection
 Method = Literal["detector", "density", "fused"]
 
 # ---------------------------------------------------------------- measured constants (bench/crowd.py)
-DENSITY_MAX_SIDE = 768
-CELL = 4  # density cells (of 8 input px each) per calibration region side
-DENSITY_SCALE = 1.0
-DENSITY_GAMMA = 1.2
+DENSITY_MAX_SIDE = 768  # never upscaled: a smaller image runs at its own size
+CELL = 4  # density cells (of 8 input px each) per calibration region side: 32 input px
+DENSITY_SCALE = 0.8
+DENSITY_GAMMA = 1.3
 DETECTOR_MIN_SCORE = 0.3
-SPARSE_BELOW = 1.0  # calibrated people per region below which the region is "sparse"
-DENSE_ABOVE = 3.0  # ... above which it is "dense"
+SPARSE_BELOW = 0.0  # calibrated people per region below which only the detector counts (measured: never)
+DENSE_ABOVE = 0.5  # ... above which only the density counts; in between the larger of the two
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +120,7 @@ class DensityEstimator:
         self._sess = runtime.onnx_session("csrnet", threads)
 
     def input_size(self, h: int, w: int) -> tuple[int, int]:
-        s = self.max_side / max(h, w)
+        s = min(1.0, self.max_side / max(h, w))
         # multiples of 8: the map is exactly 1/8 of the input, no partial border cells
         return max(8, int(round(h * s / 8)) * 8), max(8, int(round(w * s / 8)) * 8)
 

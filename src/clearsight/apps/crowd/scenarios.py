@@ -188,7 +188,7 @@ def gathering(bg: np.ndarray, people: list[Person], *, k: int = 4, stop_s: float
         walkers.append(Walker(people[i % len(people)], tuple(keys)))
     # passers-by, never stopping
     walkers.append(Walker(people[(k) % len(people)], ((0.0, W + 30.0, H * 0.55), (duration, -30.0, H * 0.5))))
-    walkers.append(Walker(people[(k + 1) % len(people)], ((0.0, -30.0, H * 0.95), (duration, W + 30.0, H * 0.9))))
+    walkers.append(Walker(people[(k + 1) % len(people)], ((0.0, -30.0, H * 0.99), (duration, W + 30.0, H * 0.97))))
     return CrowdScene(bg, walkers, duration, fps, seed=seed, cluster_due_s=stop_s + hold_s, cluster_centre=(cx, cy),
                       cluster_people=k, notes={"stop_s": stop_s, "hold_s": hold_s})
 
@@ -249,7 +249,8 @@ def clip_events(scene: CrowdScene, settings: object, *, detector: object | None 
     from .analyser import CrowdAnalyser
 
     det = detector or PersonStage()
-    tracker = Tracker(TrackConfig(), fps=scene.fps)
+    # people of ~110 px score 0.45-0.7 with nanodet: start tracks from 0.35 (the default 0.5 suits faces)
+    tracker = Tracker(TrackConfig(activation_threshold=0.35, high_conf_threshold=0.45), fps=scene.fps)
     analyser = CrowdAnalyser(settings, camera="composed", zones=zones or [])  # type: ignore[arg-type]
     events = []
     t_start = _time.perf_counter()
