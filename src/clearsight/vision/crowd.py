@@ -9,16 +9,23 @@ alone holds over the whole range, so `CombinedCounter` uses both, region by
 region. The constants below were chosen by measurement (`bench/crowd.py`, tuned on
 Mall frames 1-100 and ShanghaiTech B images 1-30, reported on the rest):
 
-- density runs at a reduced size (`DENSITY_MAX_SIDE`): on ShanghaiTech B (1024x768)
-  the model at full size over-counts sparse scenes (IMG_1: 23 people -> 55) and
-  costs 6-10 s per image here; at 768 px it counts 37, at 512 px 27, in 0.8-1.8 s.
+- density runs at a reduced size (`DENSITY_MAX_SIDE`, never upscaled): on
+  ShanghaiTech B (1024x768) the model at full size over-counts sparse scenes
+  (IMG_1: 23 people -> 55) and costs 6-10 s per image here; at 768 px it counts 37,
+  in 0.8-1.8 s.
 - its raw output under-counts dense regions of street scenes (a crowd of 513 ->
-  365 at 768 px, 376 at full size): the per-region calibration
-  `a * density ** gamma` (gamma > 1 lifts dense regions more than sparse ones)
-  is fitted on the tuning images.
-- per region, the detector's count is used where it is sparse, the calibrated
-  density where it is dense, and the larger of the two is kept in between
-  (see `CombinedCounter` for the rule and the numbers).
+  365 at 768 px, 376 at full size) and sees ~0.8x the people of the Mall: the
+  per-region calibration `0.8 * density ** 1.3` (regions of 32x32 input px;
+  gamma > 1 lifts dense regions more than sparse ones) was fitted jointly on the
+  tuning parts of both sets (objective MAE_mall/3 + MAE_shb/12, the targets).
+- per region, the detector's heads count where the calibrated density sees less
+  than half a person (the larger of the two there), the density elsewhere. The
+  same search offered a "detector only below x people" band and chose x = 0:
+  nanodet on tiles finds 20-45 people at most, fewer than density even on
+  sparse Mall regions, so it only adds people the density map leaves out.
+  Tuning sets, MAE: Mall 1.9 (detector alone 5.9 at its best threshold, 0.2),
+  ShanghaiTech B 18.6 (detector alone 69);
+  held out: `bench/crowd.py`.
 
 A counting region (ROI) is a mask of the image's size, non-zero inside; people
 count when their head (detector) or their density mass (density) lies inside.
@@ -210,7 +217,15 @@ class DetectorCounter:
     name = "detector"
 
     def __init__(self, min_score: float = DETECTOR_MIN_SCORE, detector: object | None = None) -> None:
-        self.detector = detector or _default_detector(min_score)
+        self.min_score = float(min_score)
+        self._detector = detector
+
+    @property
+    def detector(self) -> object:
+        # loaded on first use: the video analyser fuses its tracks' heads and never runs this detector
+        if self._detector is None:
+            self._detector = _default_detector(self.min_score)
+        return self._detector
 
     def detections(self, rgb: np.ndarray) -> list[Detection]:
         return list(self.detector.detect(rgb, classes=["person"]))  # type: ignore[attr-defined]
@@ -245,13 +260,13 @@ class CombinedCounter:
     """Detector where the scene is sparse, density where it is dense, region by region.
 
     Per calibration region (CELL x CELL density cells, 32 input px): calibrated
-    density d, detector heads n. d < SPARSE_BELOW: the region holds at most a
-    person or two and density there is mostly background texture, so n counts;
-    d > DENSE_ABOVE: boxes miss occluded people, so d counts; in between the larger
-    of the two (both under-count there: the detector misses small people, the
-    density spreads a person over neighbouring regions). The image's `method` says
-    which source counted: "detector" or "density" when every region used one,
-    "fused" otherwise.
+    density d, detector heads n. d < SPARSE_BELOW: n counts; d > DENSE_ABOVE: d
+    counts; in between the larger of the two (the detector finds an isolated person
+    the density map smeared away; density counts the people boxes miss). The
+    measured thresholds (0 and 0.5) make density the backbone and the detector
+    the filler of near-empty regions. The image's `method` says which source
+    counted: "detector" or "density" when every non-empty region used one, "fused"
+    otherwise.
     """
 
     name = "combined"
