@@ -98,7 +98,7 @@ def bench_clusters(args: argparse.Namespace) -> None:
 
     data = require_data("tracking", "pedestrians", "tud_campus").parents[2]
     bg = sc.mall_background(data)
-    people = sc.cut_people(data, 8)
+    people = sc.cut_people(data, 8, check_on=bg)
     hold = 4.0
     settings = CrowdSettings.model_validate({"count": {"density": False, "every_s": 1.0},
                                              "cluster": {"min_people": 4, "radius": 120, "min_duration_s": hold}})

@@ -18,10 +18,11 @@ FPS = 6.0
 def material(shared_data):
     from clearsight.apps.crowd import scenarios as sc
 
-    people = sc.cut_people(shared_data, 8)
+    bg = sc.mall_background(shared_data, frames=15)
+    people = sc.cut_people(shared_data, 6, check_on=bg)
     if len(people) < 6:
         pytest.skip("not enough isolated people found in TUD-Campus")
-    return sc.mall_background(shared_data, frames=15), people
+    return bg, people
 
 
 def _settings(**cluster):

@@ -32,10 +32,11 @@ FLOW = "crowd.flow"
 def find_groups(points: dict[int, tuple[float, float]], min_people: int, radius: float) -> list[tuple[tuple[float, float], list[int]]]:
     """Groups of at least `min_people` points within `radius` of the group's centre.
 
-    Greedy: the point with the most neighbours within the radius seeds a group,
-    whose centre is then the mean of its members (members re-taken around it);
-    its members leave the pool, and the next seed is taken. Each point belongs to
-    at most one group.
+    Each free point seeds a candidate: the centre moves to the mean of the points
+    within the radius of it (a few mean-shift steps), so people standing in a row
+    2R long are found around their middle, which no single member's own circle
+    covers. The candidate with the most members becomes a group, its members leave
+    the pool, and the search repeats. Each point belongs to at most one group.
     """
     ids = list(points)
     xy = np.array([points[i] for i in ids], np.float64).reshape(-1, 2)
@@ -43,17 +44,19 @@ def find_groups(points: dict[int, tuple[float, float]], min_people: int, radius:
     groups = []
     while free.sum() >= min_people:
         cand = np.where(free)[0]
-        d = np.linalg.norm(xy[cand, None, :] - xy[None, cand, :], axis=2)
-        counts = (d <= radius).sum(1)
-        best = int(np.argmax(counts))
-        if counts[best] < min_people:
+        best: tuple[int, np.ndarray, np.ndarray] | None = None
+        for seed in cand:
+            centre = xy[seed]
+            members = cand[np.linalg.norm(xy[cand] - centre, axis=1) <= radius]
+            for _ in range(4):
+                near = cand[np.linalg.norm(xy[cand] - centre, axis=1) <= 2 * radius]
+                centre = xy[near].mean(0) if len(members) < min_people else xy[members].mean(0)
+                members = cand[np.linalg.norm(xy[cand] - centre, axis=1) <= radius]
+            if best is None or len(members) > best[0]:
+                best = (len(members), centre, members)
+        if best is None or best[0] < min_people:
             break
-        members = cand[d[best] <= radius]
-        centre = xy[members].mean(0)
-        around = cand[np.linalg.norm(xy[cand] - centre, axis=1) <= radius]
-        if len(around) >= min_people:
-            members = around
-            centre = xy[members].mean(0)
+        _, centre, members = best
         groups.append(((float(centre[0]), float(centre[1])), [ids[i] for i in members]))
         free[members] = False
     return groups
