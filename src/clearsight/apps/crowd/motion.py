@@ -7,6 +7,7 @@ allows a small jitter (`JITTER_H`) on top of the speed allowance.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import numpy as np
 
 JITTER_H = 0.15  # detector box noise, in person heights
 HISTORY_S = 60.0
+STILL_WINDOW_S = 1.0  # speed is measured over this window
 OUTLIERS = 0.2  # share of samples that may break the stillness rule (tracker id swaps, occlusion)
 
 
@@ -64,30 +66,37 @@ class TrackMotion:
         return None if v is None else math.hypot(*v) / max(self.height(), 1.0)
 
     def still_since(self, max_speed_h: float) -> float | None:
-        """The earliest time from which the track's positions stayed within `JITTER_H + max_speed * elapsed`
-        heights of where it is now (None: it is moving now).
+        """The earliest time from which the track moved slower than `max_speed` (heights per second,
+        measured over `STILL_WINDOW_S`, plus `JITTER_H` of box noise) all the way to now (None: moving now).
 
-        Robust to short tracker mistakes: a passer-by who borrows the id for a few
-        frames, or a box cut by an occluder, are outliers; up to `OUTLIERS` of the
-        samples since that time may break the rule, and "now" is the median of the
-        last three positions.
+        The speed is local (each sample against the one a window later), so the slow
+        last steps of someone arriving do not date the stop back, as a cumulative
+        "still within x of here" rule would. Robust to short tracker mistakes: a
+        passer-by who borrows the id for a few frames or a box cut by an occluder are
+        outliers; up to `OUTLIERS` of the samples may break the rule (never the
+        earliest one), and "now" is the median of the last three positions.
         """
         if len(self.samples) < 3:
             return None
-        recent = list(self.samples)[-3:]
-        nx, ny = float(np.median([s.x for s in recent])), float(np.median([s.y for s in recent]))
-        now_t = self.samples[-1].t
+        pts = list(self.samples)
+        times = [p.t for p in pts]
+        recent = pts[-3:]
+        now = Sample(pts[-1].t, float(np.median([p.x for p in recent])), float(np.median([p.y for p in recent])), 0.0)
         h = self.height()
         since = None
         bad = 0
-        for n, s in enumerate(reversed(self.samples), start=1):
-            if math.hypot(nx - s.x, ny - s.y) > h * (JITTER_H + max_speed_h * (now_t - s.t)):
-                bad += 1
-            if bad <= OUTLIERS * n:
+        for n, i in enumerate(range(len(pts) - 1, -1, -1), start=1):
+            s = pts[i]
+            k = bisect.bisect_right(times, s.t + STILL_WINDOW_S) - 1
+            other = now if k >= len(pts) - 2 else pts[k]
+            dt = max(other.t - s.t, 1e-3)
+            ok = math.hypot(other.x - s.x, other.y - s.y) <= h * (JITTER_H + max_speed_h * max(dt, STILL_WINDOW_S))
+            bad += not ok
+            if ok and bad <= OUTLIERS * n:
                 since = s.t
             elif bad > OUTLIERS * n + 3:
                 break  # it was moving before: no earlier start can satisfy the rule
-        if since is None or since >= now_t:
+        if since is None or since >= now.t:
             return None
         return since
 
