@@ -46,6 +46,7 @@ class _Zone:
     method: str = "detector"
     dense: bool = False
     density_ratio: float | None = None  # fused count / tracked people at the last density run
+    density_extra: float = 0.0  # fused count - tracked people at the last density run (sparse zones)
     flow: ZoneFlow | None = None
     last_count_t: float | None = None
     last_flow_t: float | None = None
@@ -155,11 +156,16 @@ class CrowdAnalyser:
             c = self.counter.fuse(self.density, heads, z.mask)
             z.count, z.method = c.count, c.method
             z.density_ratio = c.count / tracked if tracked else None
+            z.density_extra = max(0.0, c.count - tracked)
             z.dense = c.count > self.s.cluster.dense_people
         elif z.dense and z.density_ratio is not None and tracked:
             z.count = tracked * z.density_ratio  # between density runs: scale the tracks by the last ratio
         elif not z.dense:
-            z.count, z.method = float(tracked), "detector"
+            # sparse: the tracks plus the people the last density run saw beyond them (a seated
+            # or half-hidden person the detector keeps missing), so the series does not jump
+            # between fused and detector-only values at every density run
+            z.count = float(tracked) + z.density_extra
+            z.method = "fused" if z.density_extra > 0 else "detector"
 
     def _flow(self, z: _Zone, inside: list, t: float) -> list[Emitted]:
         f = self.s.flow
