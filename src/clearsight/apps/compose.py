@@ -26,10 +26,10 @@ from ..stream import recognition
 from ..stream.analysers import analyser_event_types, analyser_spec, plugin_spec, registered_analysers, registered_filters
 from ..stream.config import CameraConfig, CameraConfigError
 from ..stream.pipeline import CameraPipeline, RunSummary
-from . import redact, traffic, watchlist
+from . import crowd, redact, traffic, watchlist
 
 # every module that registers a plug-in; Ray workers import these by name in their own process
-PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchlist, redact, traffic))
+PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchlist, redact, traffic, crowd))
 
 
 def check_plugins(config: CameraConfig) -> None:

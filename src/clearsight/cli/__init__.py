@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import typer
 
-from . import dms, effects, faces, gallery, liveness, models, server, stream
+from . import crowd, dms, effects, faces, gallery, liveness, models, server, stream
 from .common import ClearsightGroup
 
 Command = tuple[str, Callable[..., None]]
@@ -41,6 +41,7 @@ COMMANDS: tuple[Command, ...] = (
     ("dms", dms.dms),
     ("effects", effects.effects),
     ("build-models", models.build_models),
+    ("count", crowd.count),
 )
 
 # Spellings of 0.1 that scripts may still call: hidden from --help, marked deprecated.

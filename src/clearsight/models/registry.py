@@ -204,6 +204,7 @@ SPECS: tuple[ModelSpec, ...] = (
 # registry lists every model without this file importing heavy code.
 _SPEC_MODULES = (
     "clearsight.models.dlib_onnx",
+    "clearsight.models.csrnet",
     "clearsight.models.human",
     "clearsight.apps.effects.models",
     "clearsight.apps.dms.models",
