@@ -50,17 +50,16 @@ def test_decision_mode_holds_its_fpir_and_candidates_never_match(lfw_split, _iso
         except NoFaceError:
             return None
 
-    g = Gallery.open()
+    from clearsight.settings import GallerySettings
+
+    g = Gallery.open(gallery=GallerySettings(sqlite_synchronous="NORMAL"))
     who = {}
     for name, path in enrolled:
         e = embed(path)
         if e is None:
             continue
-        ident = g.create_identity(None, name, actor="t")
-        g.add_consent(ident.id, "access", "consent", "t", actor="t")
-        g.add_consent(ident.id, "watchlist", "legitimate interest", "t", actor="t")
-        g.enrol_embedding(ident.id, e, "t")
-        who[ident.id] = name
+        out = g.enrol_new_identity(None, name, [e], actor="t", purpose="access")
+        who[out.identity.id] = name
     n = len(who)
     assert n >= 95
 
@@ -86,7 +85,7 @@ def test_decision_mode_holds_its_fpir_and_candidates_never_match(lfw_split, _iso
             right += who[hits[0].identity_id] == name
             wrong += who[hits[0].identity_id] != name
         # the same probe in candidates mode: a list for review, never a match
-        cands = g.search(e, "watchlist", "t", top_k=3)
+        cands = g.search(e, "access", "t", top_k=3, mode="candidates")
         assert cands and not any(c.is_match for c in cands) and all(c.mode == "candidates" for c in cands)
     assert wrong == 0 and right >= 1
     point = g.search_point("access")
