@@ -13,6 +13,10 @@ held-out LFW people (none of them in the calibration set); see the table in the
 calibration file's `checked` entry. FMR(t) comes from the embedder's impostor
 distribution on LFW's identification subset: empirical down to FMR 1e-3, then an
 exponential tail fitted to the top 1e-3 of impostor scores (maximum likelihood).
+Identities enrolled with several photos are scored by their fused template, whose
+impostor tail is heavier (measured: FPIR 0.016 at a single-template threshold for
+0.01), so it has its own tail (`fused`) and the threshold solves
+1 - (1 - FMR_1(t))^(N - N_f) (1 - FMR_f(t))^N_f = FPIR.
 An exponential tail is heavier than the near-Gaussian tails of cosine impostor
 scores, so extrapolating it errs on the side of a higher threshold.
 
@@ -108,6 +112,7 @@ class TailCalibration:
     tail_rate: float  # exponential rate of the impostor tail above u
     fmr_floor: float
     genuine_q: np.ndarray  # genuine-score quantiles at probabilities linspace(0, 1, len)
+    fused: TailCalibration | None = None  # identities with several templates, fused (a heavier impostor tail)
 
     def fmr(self, t: float) -> float:
         """Per-comparison false-match rate at threshold t."""
@@ -134,7 +139,31 @@ class TailCalibration:
         return cls(model=model, knots_fmr=np.asarray(d["knots_fmr"], np.float64),
                    knots_t=np.asarray(d["knots_threshold"], np.float64), tail_u=float(d["tail_u"]),
                    tail_p=float(d["tail_p"]), tail_rate=float(d["tail_rate"]), fmr_floor=float(d["fmr_floor"]),
-                   genuine_q=np.asarray(d["genuine_quantiles"], np.float64))
+                   genuine_q=np.asarray(d["genuine_quantiles"], np.float64),
+                   fused=cls.from_dict(model, d["fused"]) if d.get("fused") else None)
+
+    def fpir(self, t: float, n: int, n_fused: int = 0) -> float:
+        """FPIR at threshold t over n identities, n_fused of them scored by a fused template."""
+        fused = self.fused if (self.fused is not None and n_fused > 0) else None
+        k = min(max(int(n_fused), 0), int(n)) if fused is not None else 0
+        log_pass = (int(n) - k) * math.log1p(-min(self.fmr(t), 1 - 1e-12))
+        if fused is not None:
+            log_pass += k * math.log1p(-min(fused.fmr(t), 1 - 1e-12))
+        return -math.expm1(log_pass)
+
+    def threshold_for(self, fpir: float, n: int, n_fused: int = 0) -> float:
+        """The threshold holding `fpir` over n identities (n_fused of them fused)."""
+        t = self.threshold(required_fmr(fpir, n))
+        if self.fused is None or n_fused <= 0:
+            return t
+        lo, hi = t, max(t, self.fused.threshold(required_fmr(fpir, n)))
+        for _ in range(60):  # FPIR falls with t: bisect between the two single-population thresholds
+            mid = (lo + hi) / 2
+            if self.fpir(mid, n, n_fused) > fpir:
+                lo = mid
+            else:
+                hi = mid
+        return hi
 
 
 def fit_tail(model: str, impostor: np.ndarray, genuine: np.ndarray, *, tail_p: float = 1e-3,
@@ -187,8 +216,10 @@ def expected_fpir(fmr: float, n: int) -> float:
     return -math.expm1(max(int(n), 1) * math.log1p(-fmr))
 
 
-def open_set_point(model_id: str, mode: SearchMode, fpir: float, n: int, *, max_fnir: float = 0.5) -> OpenSetPoint:
-    """The threshold a search over n identities must use to hold `fpir`, and what it costs."""
+def open_set_point(model_id: str, mode: SearchMode, fpir: float, n: int, *, max_fnir: float = 0.5,
+                   n_fused: int = 0) -> OpenSetPoint:
+    """The threshold a search over n identities (n_fused of them enrolled with several
+    templates, fused) must use to hold `fpir`, and what it costs."""
     cal = calibration(model_id)
     if cal is None:
         return OpenSetPoint(mode, fpir, n, math.inf, 0.0, 1.0, False,
@@ -200,8 +231,12 @@ def open_set_point(model_id: str, mode: SearchMode, fpir: float, n: int, *, max_
                             f"FPIR {fpir:g} over {n} identities needs a per-comparison FMR of {need:.2g}, below what "
                             f"{model_id} is calibrated to ({cal.fmr_floor:.2g}): the embedder cannot reach this target "
                             "at this N, no hit is a match", model_id)
-    t = cal.threshold(need)
+    t = cal.threshold_for(fpir, n, n_fused)
     fnir = cal.fnir(t)
+    if cal.fused is not None and n_fused > 0:
+        share = min(n_fused, n) / max(n, 1)
+        fnir = (1 - share) * fnir + share * cal.fused.fnir(t)
+        need = -math.expm1(math.log1p(-cal.fpir(t, n, n_fused)) / max(n, 1))  # the average per-identity FMR
     note = None
     reachable = fnir <= max_fnir
     if not reachable:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sqlalchemy import distinct, func, select
+from sqlalchemy import case, func, select
 
 from ..errors import IncompatibleTemplatesError, InputError, ModelError
 from ..settings import GallerySettings
@@ -146,14 +146,17 @@ class Searcher:
             else:
                 kk *= 8
 
-    def gallery_size(self, purpose: Purpose, group_id: str | None) -> int:
+    def gallery_size(self, purpose: Purpose, group_id: str | None) -> tuple[int, int]:
         """N of the open-set decision: identities this search can return (consented, in the group,
-        with a template of this model)."""
-        stmt = (select(func.count(distinct(TemplateRow.identity_id)))
-                .select_from(TemplateRow).join(IdentityRow, IdentityRow.id == TemplateRow.identity_id)
-                .where(TemplateRow.model == self.model.model_id))
+        with a template of this model), and how many of them hold several templates (fused)."""
+        per = (select(TemplateRow.identity_id, func.count(TemplateRow.id).label("k"))
+               .join(IdentityRow, IdentityRow.id == TemplateRow.identity_id)
+               .where(TemplateRow.model == self.model.model_id))
+        per = policy.eligible(per, purpose, group_id, None, utcnow()).group_by(TemplateRow.identity_id).subquery()
+        stmt = select(func.count(), func.coalesce(func.sum(case((per.c.k > 1, 1), else_=0)), 0)).select_from(per)
         with self.repo.session() as s:
-            return int(s.execute(policy.eligible(stmt, purpose, group_id, None, utcnow())).scalar() or 0)
+            n, fused = s.execute(stmt).one()
+        return int(n or 0), int(fused or 0)
 
     def duplicates(self, identity_id: str, protected: np.ndarray, prot: Protector) -> list[str]:
         """Advisory: other identities this face already matches at the strict point."""
@@ -188,8 +191,9 @@ class Searcher:
         target = policy.search_fpir(p, m, self.settings, fpir)
         if group_id is None and group is not None:
             group_id, _ = self._group(group)
-        n = self.gallery_size(p, group_id)
-        return open_set_point(self.model.model_id, m, target, n, max_fnir=self.settings.openset_max_fnir)
+        n, fused = self.gallery_size(p, group_id)
+        return open_set_point(self.model.model_id, m, target, n, max_fnir=self.settings.openset_max_fnir,
+                              n_fused=fused)
 
     def search(self, image_or_embedding: object, purpose: Purpose | str, actor: str, top_k: int,
                group: Group | str | None, *, sync_first: bool, mode: SearchMode | str | None = None,
@@ -211,8 +215,8 @@ class Searcher:
                 if idx is not None and len(idx) else {})
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:top_k]
         model_id = self.model.model_id
-        point = open_set_point(model_id, m, target, self.gallery_size(p, group_id),
-                               max_fnir=self.settings.openset_max_fnir)
+        n, fused = self.gallery_size(p, group_id)
+        point = open_set_point(model_id, m, target, n, max_fnir=self.settings.openset_max_fnir, n_fused=fused)
         threshold = point.threshold if math.isfinite(point.threshold) else None
         matches = []
         for rank, (iid, (sim, tid, name, k)) in enumerate(ranked):
