@@ -400,10 +400,11 @@ def acceptance(rows: list[dict[str, str]], base: dict[str, np.ndarray]) -> None:
     ok = ~np.isnan(base["x"][:, 0])
     ids = np.asarray([r["identity"] for r in rows])
     gal, mated, non = split(rows, ok, 100, seed=12345)
+    from clearsight.config import get_settings
+
+    before = os.environ.get("CLEARSIGHT_DATA_DIR")
     with tempfile.TemporaryDirectory() as d:
         os.environ["CLEARSIGHT_DATA_DIR"] = d
-        from clearsight.config import get_settings
-
         get_settings.cache_clear()
         from clearsight.gallery import Gallery
 
@@ -426,6 +427,11 @@ def acceptance(rows: list[dict[str, str]], base: dict[str, np.ndarray]) -> None:
             tp += bool(hits and hits[0].is_match and who[hits[0].identity_id] == ids[i])
         pt = g.search_point("access")
         g.close()
+    if before is None:  # back to the real data dir (the embedding cache lives there)
+        os.environ.pop("CLEARSIGHT_DATA_DIR", None)
+    else:
+        os.environ["CLEARSIGHT_DATA_DIR"] = before
+    get_settings.cache_clear()
     table(["N", "target FPIR", "threshold", "non-mated probes", "false positives", "FPIR", "95% upper", "<= 1e-2",
            "FNIR", "expected FNIR", "ms/search"],
           [[100, pt.fpir, round(pt.threshold, 4), len(non), fp, fp / len(non), clopper_pearson_upper(fp, len(non)),
