@@ -238,7 +238,7 @@ def calibrate(rows: list[dict[str, str]], base: dict[str, np.ndarray]) -> None:
     table(["model", "impostor pairs", "genuine pairs", "tail from (FMR 1e-3)", "exp. rate", "FMR floor", "max impostor"],
           crows, "Open-set calibration (impostor tail)")
     path = Path(openset.__file__).with_name(openset.CALIBRATION_FILE)
-    path.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    path.write_text(_compact(json.dumps(out, indent=1, sort_keys=True)) + "\n")
     print(f"wrote {path}")
 
     # ID-photo cross-quality points: clean photo vs degraded portrait of different people
@@ -266,6 +266,13 @@ def calibrate(rows: list[dict[str, str]], base: dict[str, np.ndarray]) -> None:
         "the same set degraded (face 40-60 px, print/scan blur and noise, JPEG 30), different people",
         "impostor_pairs": int(len(imp)), "genuine_pairs": int(len(gen))}}, indent=1, sort_keys=True) + "\n")
     print(f"wrote {idp}")
+
+
+def _compact(text: str) -> str:
+    """Number lists on one line: a calibration table a reviewer can read in a diff."""
+    import re
+
+    return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
 
 
 def degraded_subset(rows: list[dict[str, str]], idx: list[int], base: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
