@@ -189,6 +189,8 @@ class Embedding:
 class Decision(str, Enum):
     MATCH = "match"
     NO_MATCH = "no_match"
+    # a face failed the quality gate: the similarity cannot be trusted either way
+    INCONCLUSIVE = "inconclusive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,10 @@ class Verification:
     operating_point: str
     target_fmr: float
     model: str
+    # why the decision is inconclusive (failed quality checks, prefixed by the face: "a:face_too_small")
+    # kw_only: subclasses (IdentityVerification) add required fields after these
+    reasons: tuple[str, ...] = field(default=(), kw_only=True)
+    id_photo: bool = field(default=False, kw_only=True)
 
     @property
     def is_match(self) -> bool:
@@ -215,6 +221,8 @@ class Verification:
             "operating_point": self.operating_point,
             "target_fmr": self.target_fmr,
             "model": self.model,
+            "reasons": list(self.reasons),
+            "id_photo": self.id_photo,
         }
 
 
@@ -231,13 +239,31 @@ class Track:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A gallery search hit."""
+    """A gallery search hit.
+
+    `is_match` is the open-set decision: the search held `fpir` over the `n`
+    identities it compared, by requiring `similarity >= threshold`. It is true for
+    at most one hit, and never in `candidates` mode (a list for human review).
+    `operating_point` is only the strictest 1:1 point the similarity passes, a
+    per-comparison rate that says nothing about a search over n people.
+    """
 
     identity_id: str
     similarity: float
     operating_point: str | None = None
     template_id: str | None = None
     display_name: str | None = None
+    is_match: bool = False
+    threshold: float | None = None
+    fpir: float | None = None
+    n: int | None = None
+    mode: str | None = None  # "decision" | "candidates"
+    templates: int = 1  # templates fused into `similarity`
+
+    @property
+    def above_threshold(self) -> bool:
+        """The similarity passes the search's open-set threshold (a candidate worth reviewing)."""
+        return self.threshold is not None and self.similarity >= self.threshold
 
 
 @dataclass(frozen=True, slots=True)

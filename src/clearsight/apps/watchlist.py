@@ -9,6 +9,11 @@ One alert per track: the track is identified once, by a vote over its best-quali
 frames (`stream.recognition`), so a person walking through the scene for ten
 seconds produces one `watchlist.match` with the best snapshot and score, not 250.
 Unknown people produce no event at all.
+
+Candidates mode (issue #16): an alert means "worth a human's look", never an
+automatic match. The gallery's open-set search marks a sample as a candidate when it
+passes the review threshold at `candidates_fpir` over the N identities on the list,
+and the event and the audit say so (`mode: candidates`, `review: human`).
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ class WatchlistAnalyser(RecognitionAnalyser):
                 from ..gallery import Gallery
 
                 gallery = Gallery.open()
-            identifier = GalleryIdentifier(gallery, "watchlist", actor=f"camera:{camera}", group=config.group)
+            # candidates mode: an alert is a candidate for a human to review, never an automatic match
+            identifier = GalleryIdentifier(gallery, "watchlist", actor=f"camera:{camera}", group=config.group,
+                                           mode="candidates")
             # the gallery's own embedder: templates of another model would not be comparable
             pipeline = gallery.pipeline
         recognizer = TrackRecognizer(identifier, config, pipeline=pipeline)

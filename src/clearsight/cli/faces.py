@@ -82,22 +82,35 @@ def verify(
     b: Annotated[Path, typer.Argument(help="second image (e.g. an ID photo)")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
     operating_point: Annotated[str, typer.Option("--operating-point", "-p", help="strict | balanced | lenient")] = "balanced",
+    id_photo: Annotated[bool, typer.Option("--id-photo", help="B is a small, printed or scanned document portrait: "
+                                           "ID-photo quality gate and cross-quality threshold")] = False,
 ) -> None:
-    """Are the largest faces in A and B the same person? Exit 0 if so, 1 if not."""
+    """Are the largest faces in A and B the same person?
+
+    Exit 0 if so, 1 if not, 2 on bad input, 3 inconclusive: a face failed the quality
+    gate (too small, blurred, turned ...), so the similarity cannot be trusted."""
     quiet_runtimes()
     from ..face.pipeline import FacePipeline
+    from ..types import Decision
 
-    result = FacePipeline().verify(a, b, operating_point)
+    try:
+        result = FacePipeline().verify(a, b, operating_point, id_photo=id_photo)
+    except ClearsightError as exc:
+        fail(exc)
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
+    elif result.decision is Decision.INCONCLUSIVE:
+        typer.echo(f"inconclusive: similarity {result.similarity:.3f}, but a face failed the quality gate "
+                   f"({', '.join(result.reasons)}); retake the photo{' or use --id-photo' if not id_photo else ''}")
     else:
         verdict = "same person" if result.is_match else "different people"
         typer.echo(
             f"{verdict}: similarity {result.similarity:.3f} "
-            f"({'>=' if result.is_match else '<'} {result.threshold:.3f}, operating point {result.operating_point}, "
-            f"false-match rate {result.target_fmr:g})"
+            f"({'>=' if result.is_match else '<'} {result.threshold:.3f}, operating point {result.operating_point}"
+            f"{' (ID photo)' if id_photo else ''}, false-match rate {result.target_fmr:g})"
         )
-    raise typer.Exit(0 if result.is_match else 1)
+    codes = {Decision.MATCH: 0, Decision.NO_MATCH: 1, Decision.INCONCLUSIVE: 3}
+    raise typer.Exit(codes[result.decision])
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,6 @@
 """`clearsight enrol`, `clearsight search`, `clearsight gallery ...`, `clearsight keys rotate`.
 
-Exit codes: 0 ok, 1 search found no match at any operating point, 2 bad input
+Exit codes: 0 ok, 1 search found no open-set match (decision mode) or no candidate for review, 2 bad input
 (incl. quality rejection), 3 key/model problem, 4 not found, 5 consent required.
 """
 
@@ -91,24 +91,42 @@ def _enrol_one(g: Gallery, identity_id: str, path: Path, actor: str) -> EnrolOut
 
 def search(
     image: Annotated[Path, typer.Argument(help="photo of the person to look for")],
-    purpose: Annotated[str, typer.Option(help="login | kyc | access | facepay | watchlist | photos")],
+    purpose: Annotated[str, typer.Option(help="login | kyc | access | facepay | photos (decision); watchlist | "
+                                         "investigation | missing_person (candidates)")],
     top_k: Annotated[int, typer.Option(help="how many candidates")] = 5,
     group: Annotated[Optional[str], typer.Option(help="only this group / watchlist")] = None,
+    mode: Annotated[Optional[str], typer.Option(help="decision | candidates (default: the purpose's)")] = None,
+    fpir: Annotated[Optional[float], typer.Option(help="target false-positive identification rate "
+                                                  "(default: the purpose's, GallerySettings)")] = None,
     actor: ActorOpt = default_actor(),
     as_json: JsonOpt = False,
 ) -> None:
-    """1:N search among identities consented for PURPOSE (audited)."""
+    """1:N search among identities consented for PURPOSE (audited), open-set at a target FPIR.
+
+    Decision mode: exit 0 when one identity is the match, 1 when nobody is. Candidates
+    mode (a list for human review, never a match): exit 0 when a candidate passes the
+    review threshold, 1 otherwise."""
     with _open() as g:
-        matches = g.search(image, purpose, actor, top_k=top_k, group=group)
+        point = g.search_point(purpose, group, mode=mode, fpir=fpir)
+        matches = g.search(image, purpose, actor, top_k=top_k, group=group, mode=mode, fpir=fpir)
+    op = point.to_dict()
     if as_json:
         echo_json([{"identity_id": m.identity_id, "display_name": m.display_name, "similarity": round(m.similarity, 4),
-                    "operating_point": m.operating_point, "template_id": m.template_id} for m in matches])
+                    "match": m.is_match, "above_threshold": m.above_threshold, "operating_point": m.operating_point,
+                    "template_id": m.template_id, "templates": m.templates, **op} for m in matches])
     else:
+        fnir = "n/a" if op["expected_fnir"] is None else f"{op['expected_fnir']:.0%}"
+        thr = "none" if op["threshold"] is None else f"{op['threshold']:.4f}"
+        typer.echo(f"{point.mode.value} mode: FPIR {point.fpir:g} over N = {point.n} identities, threshold {thr}, "
+                   f"expected FNIR at this N {fnir}")
+        if point.note:
+            typer.echo(f"note: {point.note}")
         for m in matches:
-            typer.echo(f"{m.similarity:.4f}  {m.operating_point or '-':8s}  {m.identity_id}  {m.display_name}")
+            tag = "MATCH" if m.is_match else ("review" if m.above_threshold else "-")
+            typer.echo(f"{m.similarity:.4f}  {tag:6s}  {m.identity_id}  {m.display_name}")
         if not matches:
             typer.echo("no candidates")
-    if not any(m.operating_point for m in matches):
+    if not any(m.is_match or (m.mode == "candidates" and m.above_threshold) for m in matches):
         raise typer.Exit(1)
 
 

@@ -22,7 +22,7 @@ from ..vision.face_detection import FaceDetector, create_detector
 from ..vision.face_embedding import FaceEmbedder, create_embedder, embed_faces
 from ..vision.landmarks import FaceMesh
 from ..vision.quality import assess_quality
-from .verification import verify_embeddings
+from .verification import verify_embeddings, verify_gated
 
 
 @dataclass(frozen=True)
@@ -131,10 +131,19 @@ class FacePipeline:
     def embed(self, image: ImageInput) -> Embedding:
         return self.primary_template(image).embedding
 
-    def verify(self, a: ImageInput, b: ImageInput, operating_point: str | None = None) -> Verification:
-        ea = a if isinstance(a, Embedding) else self.embed(a)
-        eb = b if isinstance(b, Embedding) else self.embed(b)
-        return verify_embeddings(ea, eb, operating_point or self.settings.operating_point)
+    def verify(self, a: ImageInput, b: ImageInput, operating_point: str | None = None, *,
+               id_photo: bool = False) -> Verification:
+        """Same person? Photos go through the quality gate (`verify_gated`: inconclusive
+        when a face fails it); `id_photo`: `b` is a document portrait. Templates handed in
+        directly carry no face to gate: the caller vouches for them."""
+        op = operating_point or self.settings.operating_point
+        if isinstance(a, Embedding) or isinstance(b, Embedding):
+            ea = a if isinstance(a, Embedding) else self.embed(a)
+            eb = b if isinstance(b, Embedding) else self.embed(b)
+            return verify_embeddings(ea, eb, op)
+        ta, tb = self.primary_template(a), self.primary_template(b)
+        return verify_gated(ta.embedding, ta.quality, tb.embedding, tb.quality, op, id_photo=id_photo,
+                            settings=self.settings)
 
 
 _default: FacePipeline | None = None

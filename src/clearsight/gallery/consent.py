@@ -26,6 +26,9 @@ class Purpose(str, Enum):
     FACEPAY = "facepay"
     WATCHLIST = "watchlist"
     PHOTOS = "photos"
+    # nobody consents to being searched for: these rest on a legal basis (policy.LEGAL_BASIS_PURPOSES)
+    INVESTIGATION = "investigation"
+    MISSING_PERSON = "missing_person"
 
 
 PURPOSES = tuple(p.value for p in Purpose)

@@ -27,6 +27,7 @@ from .enrolment import Enroller
 from .errors import ConflictError, ConsentRequiredError, NotFoundError
 from .index.base import VectorIndex
 from .model import FaceModel
+from .openset import OpenSetPoint, SearchMode
 from .protection import TemplateKeys
 from .records import (
     AuditEntry,
@@ -71,7 +72,7 @@ class Gallery:
                                         audit_key_file=settings.audit_key_file())
         self._keys = TemplateKeys(settings.template_key_file())
         self._sync = IndexSync(settings, self._repo, self._keys, self._model)
-        self._searcher = Searcher(self._repo, self._sync, self._keys, self._model)
+        self._searcher = Searcher(self._repo, self._sync, self._keys, self._model, gs)
         self._enroller = Enroller(self._repo, self._sync, self._keys, self._model, self._searcher,
                                   settings.data_dir / "gallery-images")
         self._closed = False
@@ -229,6 +230,7 @@ class Gallery:
         p = parse_purpose(purpose)
         if not legal_basis or not str(legal_basis).strip():
             raise InputError("legal_basis is required (e.g. consent, contract, legal_obligation)")
+        policy.check_legal_basis(p, legal_basis)
         if not granted_by or not str(granted_by).strip():
             raise InputError("granted_by is required")
         now = utcnow()
@@ -357,24 +359,39 @@ class Gallery:
 
     # -- search ----------------------------------------------------------------
     def search(self, image_or_embedding: object, purpose: Purpose | str, actor: str, top_k: int = 5,
-               group: Group | str | None = None) -> list[Match]:
-        """Top-k identities by best template similarity, among identities holding a valid
-        consent for `purpose` (and in `group`). Each hit names the strictest operating
-        point it passes (None: below every point: a candidate, not a match)."""
+               group: Group | str | None = None, *, mode: SearchMode | str | None = None,
+               fpir: float | None = None) -> list[Match]:
+        """Top-k identities among those holding a valid consent for `purpose` (and in
+        `group`), each scored by quality-weighted fusion of its templates.
+
+        Open-set: the search holds a false-positive identification rate (`fpir`, by
+        default the purpose's from GallerySettings) over the N identities it compares,
+        and `Match.is_match` is that decision: true for at most one hit in `decision`
+        mode (the purpose's default for access, login, facepay ...), never in
+        `candidates` mode (watchlist, investigation, missing_person: a list for human
+        review). Each hit carries the `threshold`, `fpir` and `n` used; the search is
+        audited with its mode and operating point."""
         actor = audit_log.require_actor(actor)
         return self._searcher.search(image_or_embedding, purpose, actor, top_k, group,
-                                     sync_first=self.gs.sync_on_search)
+                                     sync_first=self.gs.sync_on_search, mode=mode, fpir=fpir)
+
+    def search_point(self, purpose: Purpose | str, group: Group | str | None = None, *,
+                     mode: SearchMode | str | None = None, fpir: float | None = None) -> OpenSetPoint:
+        """The operating point a search would use now (threshold, FPIR, N, expected FNIR), without a probe."""
+        return self._searcher.point(purpose, group, mode=mode, fpir=fpir)
 
     def verify(self, identity_id: str, image_or_embedding: object, purpose: Purpose | str, actor: str,
-               operating_point: str = "balanced") -> IdentityVerification:
+               operating_point: str = "balanced", *, quality: QualityReport | None = None) -> IdentityVerification:
         """1:1: is the probe the claimed identity (log-in, KYC, face-pay)?
 
         Compares only with that identity's own templates, read from the store, so the
         answer is exact and independent of the rest of the gallery (a 1:N ranking could
         push the claimed identity out of its top-K). Needs a valid consent for `purpose`;
-        every call is audited with the score and operating point, never the vector."""
+        every call is audited with the score and operating point, never the vector.
+        A photo (or an embedding with its `quality` report) that fails the quality gate
+        gives `inconclusive`, never a match."""
         actor = audit_log.require_actor(actor)
-        return self._searcher.verify(identity_id, image_or_embedding, purpose, actor, operating_point)
+        return self._searcher.verify(identity_id, image_or_embedding, purpose, actor, operating_point, quality)
 
     # -- groups ----------------------------------------------------------------
     def create_group(self, name: str, *, actor: str = "system") -> Group:

@@ -13,7 +13,8 @@ from ..types import Face, QualityReport
 
 OperatingPointName = Literal["strict", "balanced", "lenient"]
 # The gallery's fixed vocabulary: identification is always for a declared purpose.
-PurposeName = Literal["login", "kyc", "access", "facepay", "watchlist", "photos"]
+PurposeName = Literal["login", "kyc", "access", "facepay", "watchlist", "photos", "investigation", "missing_person"]
+SearchModeName = Literal["decision", "candidates"]
 
 
 class BoxOut(BaseModel):
@@ -97,16 +98,21 @@ class VerifyParams(BaseModel):
         None, max_length=64, description="compare `image_a` with this enrolled identity instead of `image_b`"
     )
     purpose: PurposeName | None = Field(None, description="required with identity_id (audited)")
+    id_photo: bool = Field(False, description="image_b is a small, printed or scanned document portrait: ID-photo "
+                           "quality gate and cross-quality threshold")
 
 
 class VerifyOut(BaseModel):
     similarity: float
-    decision: Literal["match", "no_match"]
+    decision: Literal["match", "no_match", "inconclusive"] = Field(
+        description="inconclusive: a face failed the quality gate (see reasons); never a match")
     match: bool
     threshold: float
     operating_point: str
     target_fmr: float
     model: str
+    reasons: list[str] = Field(default_factory=list, description="failed quality checks, by face (a: / b:)")
+    id_photo: bool = False
     identity_id: str | None = None
     face_a: FaceOut | None = None
     face_b: FaceOut | None = None
@@ -267,17 +273,26 @@ class SearchParams(BaseModel):
     purpose: PurposeName = Field(description="why you are identifying: only identities consenting to it are searched")
     top_k: int = Field(5, ge=1, le=50)
     group: str | None = Field(None, min_length=1, max_length=100, description="restrict to one group / watchlist")
-    operating_point: OperatingPointName = "balanced"
+    operating_point: OperatingPointName = Field(
+        "balanced", description="kept for old clients: each hit still names the strictest 1:1 point it passes, but "
+        "the decision is open-set (mode, fpir)")
     all_faces: bool = Field(False, description="search every face in the photo (default: the largest)")
+    mode: SearchModeName | None = Field(None, description="decision (one identity or none) | candidates (a ranked "
+                                        "list for human review); default: the purpose's")
+    fpir: float | None = Field(None, gt=0, le=0.5, description="target false-positive identification rate; default: "
+                               "the purpose's (GallerySettings)")
 
 
 class MatchOut(BaseModel):
     identity_id: str
     display_name: str | None
     similarity: float
-    match: bool = Field(description="similarity passes the requested operating point")
-    operating_point: str | None = Field(description="the strictest operating point passed, if any")
+    match: bool = Field(description="the open-set decision: true for at most one hit, never in candidates mode")
+    above_threshold: bool = Field(False, description="the similarity passes the open-set threshold (in candidates "
+                                  "mode: worth a human's review)")
+    operating_point: str | None = Field(description="the strictest 1:1 operating point passed, if any")
     template_id: str | None = None
+    templates: int = Field(1, description="templates of the identity fused into the similarity")
 
 
 class FaceMatches(BaseModel):
@@ -285,10 +300,22 @@ class FaceMatches(BaseModel):
     matches: list[MatchOut]
 
 
+class OpenSetOut(BaseModel):
+    mode: SearchModeName
+    fpir: float = Field(description="target false-positive identification rate the decision holds")
+    n: int = Field(description="identities compared (consented for the purpose, in the group)")
+    threshold: float | None = Field(description="similarity a hit needs; null: no hit can be a match at this N")
+    fmr: float = Field(description="per-comparison false-match rate of the threshold")
+    expected_fnir: float | None = Field(description="share of enrolled people this point is expected to miss at N")
+    reachable: bool = Field(description="false: the embedder cannot reach a useful point for this FPIR at this N")
+    note: str | None = None
+
+
 class SearchOut(BaseModel):
     purpose: str
     operating_point: str
     faces: list[FaceMatches]
+    open_set: OpenSetOut | None = None
 
 
 class AuditEntryOut(BaseModel):

@@ -77,3 +77,23 @@ class GallerySettings(BaseModel):
         1000, gt=0, description="Persist the index file after this many changes (the store is the truth anyway)."
     )
     sync_on_search: bool = Field(True, description="Check the store for other writers' changes before each search.")
+    decision_fpir: float = Field(
+        1e-3, gt=0, le=0.5,
+        description="Open-set 1:N, decision mode (access, login, kyc, photos): the false-positive identification "
+        "rate a search holds over the gallery's current size N, i.e. the share of strangers matched to someone. "
+        "The threshold rises with N (gallery/openset.py).",
+    )
+    facepay_fpir: float = Field(
+        1e-4, gt=0, le=0.5,
+        description="Open-set 1:N FPIR of the `facepay` purpose: a false positive pays with someone else's account.",
+    )
+    candidates_fpir: float = Field(
+        1e-2, gt=0, le=0.5,
+        description="Candidates mode (watchlist, investigation, missing_person): the FPIR of the threshold that marks "
+        "a candidate as worth a human's review. Never an automatic match.",
+    )
+    openset_max_fnir: float = Field(
+        0.5, gt=0, le=1,
+        description="A search whose operating point is expected to miss more than this share of enrolled people is "
+        "reported as unreachable at this N (the embedder is the limit); the FPIR is still held, never relaxed.",
+    )

@@ -4,8 +4,11 @@ Embedding every face in every frame wastes CPU and gives one noisy answer per
 frame. Instead, for each track we keep the few best-quality aligned chips seen so
 far (quality = the same size/sharpness/pose score enrolment uses); once `samples`
 good chips exist (or the track ends with at least one), we embed them in one batch,
-search each, and vote: the identity that wins a majority of samples above the
-operating point's threshold is the decision; otherwise the person is unknown.
+search each, and vote: the identity that wins a majority of samples is the
+decision; otherwise the person is unknown. A sample votes when the gallery's
+open-set search passes it (decision mode: `is_match`; candidates mode, the
+watchlist: above the review threshold at the purpose's FPIR over N), or, for an
+in-memory list, when it passes the 1:1 operating point.
 Each track is decided exactly once.
 
 The search is behind `Identifier` so the same voting runs against the gallery
@@ -48,14 +51,17 @@ class GalleryIdentifier:
     purpose and writes every search to its audit log.
     """
 
-    def __init__(self, gallery: Gallery, purpose: str, actor: str, group: str | None = None) -> None:
+    def __init__(self, gallery: Gallery, purpose: str, actor: str, group: str | None = None, *,
+                 mode: str | None = None) -> None:
         self.gallery = gallery
         self.purpose = purpose
         self.actor = actor
         self.group = group
+        self.mode = mode  # None: the purpose's own (gallery.policy.PURPOSE_MODES)
 
     def search(self, embedding: Embedding, top_k: int = 3) -> list[Match]:
-        return list(self.gallery.search(embedding, self.purpose, actor=self.actor, top_k=top_k, group=self.group))
+        return list(self.gallery.search(embedding, self.purpose, actor=self.actor, top_k=top_k, group=self.group,
+                                        mode=self.mode))
 
 
 class MemoryIdentifier:
@@ -103,6 +109,9 @@ class Decision:
     operating_point: str
     snapshot: np.ndarray | None = field(repr=False, compare=False)
     time: float = 0.0
+    mode: str | None = None  # the gallery's open-set mode: "decision" or "candidates" (for human review)
+    fpir: float | None = None
+    n: int | None = None
 
     @property
     def known(self) -> bool:
@@ -178,6 +187,8 @@ class TrackRecognizer:
         vectors = self.embedder.embed_chips([s.chip for s in samples])
         self.embeddings_computed += len(samples)
         thr = self.threshold
+        point = self.config.operating_point
+        mode = fpir = n = None
         votes: dict[str, list[float]] = {}
         names: dict[str, str | None] = {}
         best_any = -1.0
@@ -188,7 +199,16 @@ class TrackRecognizer:
                 continue
             top = hits[0]
             best_any = max(best_any, top.similarity)
-            if top.similarity >= thr:
+            if top.mode is not None:
+                # the gallery decided open-set at its FPIR over N: a decision-mode match, or
+                # in candidates mode (watchlist) a candidate above the review threshold
+                mode, fpir, n = top.mode, top.fpir, top.n
+                thr = top.threshold if top.threshold is not None else thr
+                point = f"fpir {top.fpir:g}"
+                passed = top.is_match if top.mode == "decision" else top.above_threshold
+            else:
+                passed = top.similarity >= thr
+            if passed:
                 votes.setdefault(top.identity_id, []).append(top.similarity)
                 names[top.identity_id] = top.display_name
         need = self.config.min_votes or (len(samples) // 2 + 1)
@@ -197,8 +217,8 @@ class TrackRecognizer:
             ident, sims = max(votes.items(), key=lambda kv: (len(kv[1]), float(np.mean(kv[1]))))
             if len(sims) >= min(need, len(samples)):
                 return Decision(track_id, ident, names[ident], max(sims), len(sims), len(samples), thr,
-                                self.config.operating_point, snapshot, t)
-        return Decision(track_id, None, None, best_any, 0, len(samples), thr, self.config.operating_point, snapshot, t)
+                                point, snapshot, t, mode, fpir, n)
+        return Decision(track_id, None, None, best_any, 0, len(samples), thr, point, snapshot, t, mode, fpir, n)
 
 
 class RecognitionAnalyser:
@@ -229,6 +249,8 @@ class RecognitionAnalyser:
             self.event_type, self.camera, d.time, (d.track_id,), d.snapshot if self.snapshots else None,
             identity_id=d.identity_id, display_name=d.display_name, similarity=round(d.similarity, 4),
             votes=d.votes, samples=d.samples, threshold=round(d.threshold, 4), operating_point=d.operating_point,
+            **({"mode": d.mode, "fpir": d.fpir, "n": d.n} if d.mode else {}),
+            **({"review": "human"} if d.mode == "candidates" else {}),
             **self.extra,
         )
 

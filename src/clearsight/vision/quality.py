@@ -116,3 +116,37 @@ def assess_quality(rgb: np.ndarray, face: Face, settings: FaceSettings | None = 
         brightness=brightness,
         pose=pose,
     )
+
+
+# ---------------------------------------------------------------- the verify gate
+# An ID document's portrait is small (a 35 x 45 mm photo scanned or photographed:
+# 40-60 px of face), printed, screened and JPEG-compressed. The everyday gate would
+# call nearly every one "blurry" or "too small"; the ID-photo gate accepts what a
+# document can give and no less: below `ID_PHOTO_MIN_FACE` pixels the embedder's
+# 150-px chip is mostly interpolation (bench/identify.py, ID-portrait table).
+ID_PHOTO_MIN_FACE = 32.0
+ID_PHOTO_MIN_SHARPNESS = 2.0
+
+
+def id_photo_settings(settings: FaceSettings | None = None) -> FaceSettings:
+    """The face settings of the ID-photo gate: smaller and softer faces than a selfie."""
+    s = settings or get_settings().face
+    return s.model_copy(update={"min_face_size": min(s.min_face_size, ID_PHOTO_MIN_FACE),
+                                "min_sharpness": min(s.min_sharpness, ID_PHOTO_MIN_SHARPNESS)})
+
+
+def gate_reasons(report: QualityReport, settings: FaceSettings | None = None) -> tuple[str, ...]:
+    """The failed checks of a measured face against `settings` (the everyday or the ID-photo
+    gate), so one assessment can be judged by either without measuring again."""
+    s = settings or get_settings().face
+    checks = (
+        ("face_too_small", report.face_size < s.min_face_size),
+        ("blurry", report.sharpness < s.min_sharpness),
+        ("too_dark", report.brightness < s.min_brightness),
+        ("too_bright", report.brightness > s.max_brightness),
+        ("turned_sideways", abs(report.pose.yaw) > s.max_abs_yaw),
+        ("tilted_up_or_down", abs(report.pose.pitch) > s.max_abs_pitch),
+        ("head_tilted", abs(report.pose.roll) > s.max_abs_roll),
+        ("low_detection_score", "low_detection_score" in report.reasons),
+    )
+    return tuple(name for name, failed in checks if failed)

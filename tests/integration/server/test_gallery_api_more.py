@@ -9,7 +9,7 @@ from tests.integration.server.conftest import enrol_obama_and_biden, knn_photo a
 
 pytestmark = pytest.mark.integration
 
-VERIFY_KEYS = {"similarity", "decision", "match", "threshold", "operating_point", "target_fmr", "model",
+VERIFY_KEYS = {"similarity", "decision", "match", "threshold", "operating_point", "target_fmr", "model", "reasons", "id_photo",
                "identity_id", "face_a", "face_b"}
 
 

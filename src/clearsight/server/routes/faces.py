@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import InputError, NoFaceError
-from ...face.verification import verify_embeddings
+from ...face.verification import verify_gated
 from ...io import load_image
 from ..auth import ApiKey, Permission, forbidden
 from ..deps import AuthFirstRoute, current_key, get_state, require
@@ -90,7 +90,9 @@ async def verify(
     """Same person? `image_a` vs `image_b`, or `image_a` vs enrolled `identity_id` (with a purpose).
 
     The decision uses a calibrated operating point (strict / balanced / lenient =
-    false-match rate 1e-4 / 1e-3 / 1e-2), never a raw threshold."""
+    false-match rate 1e-4 / 1e-3 / 1e-2), never a raw threshold, behind the quality
+    gate: a face that fails it makes the answer `inconclusive` with `reasons`.
+    `id_photo`: image_b is a document portrait (ID-photo gate, cross-quality threshold)."""
     if not (key.can(Permission.ANALYZE) or key.can(Permission.VERIFY_IDENTITY)):
         raise forbidden(key, Permission.ANALYZE)  # before reading a byte of the body
     params, images = await parse_image_request(request, VerifyParams, ("image_a", "image_b"), ("image_a",))
@@ -116,9 +118,12 @@ async def verify(
             if rgb_b is not None:
                 tb = _primary(pipe, rgb_b, "image_b")
         if params.identity_id is None:
-            v = verify_embeddings(ta.embedding, tb.embedding, params.operating_point)
+            v = verify_gated(ta.embedding, ta.quality, tb.embedding, tb.quality, params.operating_point,
+                             id_photo=params.id_photo, settings=pipe.settings)
             return VerifyOut(**v.to_dict(), face_a=face_out(ta.face, ta.quality), face_b=face_out(tb.face, tb.quality))
-        result = _verify_identity(state, key, params, ta.embedding)
+        if params.id_photo:
+            raise InputError("id_photo: applies to image_b (a document portrait), not to an enrolled identity")
+        result = _verify_identity(state, key, params, ta.embedding, ta.quality)
         return VerifyOut(**result, face_a=face_out(ta.face, ta.quality))
 
     return await run_in_threadpool(work)
@@ -131,11 +136,11 @@ def _primary(pipe: Any, rgb: Any, name: str) -> Any:
         raise NoFaceError(f"{name}: no face found in the image") from None
 
 
-def _verify_identity(state: ServiceState, key: ApiKey, params: VerifyParams, emb: Any) -> dict:
+def _verify_identity(state: ServiceState, key: ApiKey, params: VerifyParams, emb: Any, quality: Any) -> dict:
     """1:1 against an enrolled identity: the gallery checks the consent for the purpose,
     compares with that identity's own templates and audits the call with this key."""
     v = state.gallery.verify(params.identity_id, emb, params.purpose, actor=key.actor,
-                             operating_point=params.operating_point)
+                             operating_point=params.operating_point, quality=quality)
     d = v.to_dict()
     d.pop("template_id")  # the response schema names the identity, not which of its templates won
     return d

@@ -1,5 +1,7 @@
 """1:N identification. Every search declares a purpose, only identities with a valid
-consent for it can match, and the gallery audits each search with the calling key."""
+consent for it can match, and the gallery audits each search with the calling key.
+The response states the open-set operating point: mode, FPIR, N and the FNIR
+expected at this N."""
 
 from __future__ import annotations
 
@@ -7,13 +9,12 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import NoFaceError
-from ...face.verification import operating_point, strongest_operating_point
 from ...io import load_image
 from ..auth import ApiKey, Permission
 from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..inputs import image_body_openapi, parse_image_request
-from ..schemas import FaceMatches, MatchOut, SearchOut, SearchParams, face_crop, face_out
+from ..schemas import FaceMatches, MatchOut, OpenSetOut, SearchOut, SearchParams, face_crop, face_out
 from ..state import ServiceState
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
@@ -33,36 +34,40 @@ async def search(
     def work() -> SearchOut:
         rgb = load_image(images["image"])
         g = state.gallery
+        opts = {"top_k": params.top_k, "group": params.group, "mode": params.mode, "fpir": params.fpir}
+        point = OpenSetOut(**g.search_point(params.purpose, params.group, mode=params.mode, fpir=params.fpir).to_dict())
         with state.inference() as pipe:
             faces = pipe.detect(rgb)
             if not faces:
                 # let the gallery refuse it, so the attempt is audited like every search
                 try:
-                    g.search(rgb, params.purpose, actor=key.actor, top_k=params.top_k, group=params.group)
+                    g.search(rgb, params.purpose, actor=key.actor, **opts)
                 except NoFaceError:
                     if not params.all_faces:
                         raise
-                    return SearchOut(purpose=params.purpose, operating_point=params.operating_point, faces=[])
+                    return SearchOut(purpose=params.purpose, operating_point=params.operating_point, faces=[],
+                                     open_set=point)
             if not params.all_faces:
                 faces = [max(faces, key=lambda f: f.box.area)]
             faces = faces[: state.server.max_search_faces]
             templates = pipe.templates(rgb, faces) if faces else []
         out = []
         for t in templates:
-            point = operating_point(t.embedding.model, params.operating_point)
-            hits = g.search(t.embedding, params.purpose, actor=key.actor, top_k=params.top_k, group=params.group)
+            hits = g.search(t.embedding, params.purpose, actor=key.actor, **opts)
             matches = [
                 MatchOut(
                     identity_id=m.identity_id,
                     display_name=m.display_name,
                     similarity=round(float(m.similarity), 4),
-                    match=m.similarity >= point.threshold,
-                    operating_point=strongest_operating_point(t.embedding.model, m.similarity),
+                    match=m.is_match,
+                    above_threshold=m.above_threshold,
+                    operating_point=m.operating_point,
                     template_id=m.template_id,
+                    templates=m.templates,
                 )
                 for m in hits
             ]
             out.append(FaceMatches(face=face_out(t.face, t.quality, face_crop(rgb, t.face)), matches=matches))
-        return SearchOut(purpose=params.purpose, operating_point=params.operating_point, faces=out)
+        return SearchOut(purpose=params.purpose, operating_point=params.operating_point, faces=out, open_set=point)
 
     return await run_in_threadpool(work)
