@@ -61,19 +61,23 @@ def test_gallery_watchlist_respects_consent_group_and_audits(composed, gallery):
     # 0: on the watchlist (group "banned"); 1: watchlist consent but expired; 2: only `access` consent;
     # 3: watchlist consent withdrawn; 4: watchlist consent but not in the group
     g.add_consent(ids[p[0]], "watchlist", "court order 17/2026", "legal", None, actor="admin")
-    g.add_consent(ids[p[1]], "watchlist", "court order 18/2026", "legal", now + timedelta(seconds=3), actor="admin")
+    # person 1 first: enrolled at once, so its short consent cannot lapse before its enrolment on a loaded machine
+    expiry = now + timedelta(seconds=10)
+    g.add_consent(ids[p[1]], "watchlist", "court order 18/2026", "legal", expiry, actor="admin")
+    g.enrol(ids[p[1]], people[1][1][0], actor="admin")
     g.add_consent(ids[p[2]], "access", "employee badge", "hr", None, actor="admin")
     c3 = g.add_consent(ids[p[3]], "watchlist", "legitimate interest", "security", None, actor="admin")
     g.add_consent(ids[p[4]], "watchlist", "legitimate interest", "security", None, actor="admin")
     for name, photos in people[:5]:
-        g.enrol(ids[name], photos[0], actor="admin")
+        if name != p[1]:
+            g.enrol(ids[name], photos[0], actor="admin")
     g.withdraw_consent(c3.id, actor="admin")
     grp = g.create_group("banned")
     for n in p[:4]:
         g.add_member(grp.name, ids[n])
     import time
 
-    time.sleep(max(0.0, (now + timedelta(seconds=3) - datetime.now(timezone.utc)).total_seconds()) + 0.2)
+    time.sleep(max(0.0, (expiry - datetime.now(timezone.utc)).total_seconds()) + 0.2)
 
     alerts, _, _ = _run(composed, {"samples": 3, "group": "banned"}, gallery=g)
     assert [e.data["identity_id"] for e in alerts] == [ids[p[0]]]
