@@ -23,9 +23,10 @@ from ..stream.analysers import plugin_spec, registered_analysers, registered_fil
 from ..stream.config import CameraConfig, CameraConfigError
 from ..stream.pipeline import CameraPipeline, RunSummary
 from . import redact, watchlist
+from .plates import analyser as plates
 
 # every module that registers a plug-in; Ray workers import these by name in their own process
-PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchlist, redact))
+PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchlist, redact, plates))
 
 
 def check_plugins(config: CameraConfig) -> None:
