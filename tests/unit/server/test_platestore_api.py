@@ -110,3 +110,4 @@ def test_read_route_refuses_bad_uploads(svc, assert_problem):
     assert_problem(c.post("/v1/plates/read", content=b"raw", headers={**h, "content-type": "text/plain"}), 415)
     assert_problem(c.post("/v1/plates/read", json={"image": "!!notbase64", "country": "eu"}, headers=h), 422)
     assert_problem(c.post("/v1/plates/read", json={"image": "aGk=", "country": "mars"}, headers=h), 422)
+

@@ -33,3 +33,16 @@ def test_the_crop_comes_from_the_most_confident_exact_read_and_memory_is_bounded
         tv.add(7, _v("AB1234", c))
     assert tv.result(7).reads == 3 and vote([]) is None
     assert tv.pop(7).text == "AB1234" and tv.result(7) is None
+
+
+def test_a_camera_file_names_the_plates_analyser_and_its_settings_are_checked(tmp_path):
+    from clearsight.apps.compose import check_plugins
+    from clearsight.stream.analysers import analyser_spec
+    from clearsight.stream.config import CameraConfigError, parse_camera
+
+    ok = parse_camera({"name": "gate", "source": str(tmp_path), "analysers": {"plates": {"country": "eu", "min_votes": 2}}})
+    check_plugins(ok)
+    assert set(analyser_spec("plates").emits) == {"plate.read", "plate.hotlist_match"}
+    for bad in ({"every_n_frames": 0}, {"country": "mars"}, {"min_vote": 2}):
+        with pytest.raises(CameraConfigError, match="plates"):
+            check_plugins(parse_camera({"name": "gate", "source": str(tmp_path), "analysers": {"plates": bad}}))

@@ -175,10 +175,12 @@ class PlateAnalyser:
         plates = self.reader(image, [b for _, b in vehicles])
         for tid, _ in vehicles:
             self.votes.attempts[tid] += 1
+        best: dict[int, PlateRead] = {}  # one plate per vehicle and frame: a sticker or a sign is not a second plate
         for p in plates:
             tid = _owner(p.box, vehicles)
-            if tid is None or not p.text:
-                continue
+            if tid is not None and p.text and (tid not in best or p.confidence > best[tid].confidence):
+                best[tid] = p
+        for tid, p in best.items():
             self.votes.add(tid, Vote(p.text, float(p.confidence), p.country, view.time, _crop(image, p.box)))
         return [tid for tid, _ in vehicles]
 
