@@ -126,14 +126,23 @@ def test_reads_expire_by_retention(settings):
         store.record(camera="gate", at=NOW - timedelta(days=8), text="OLD111", confidence=0.8, country="eu",
                      crop_jpeg=b"jpeg")
         assert store.count_reads() == 2
+        from clearsight.rules.events import make_event
+        from clearsight.rules.sinks import EventStore
+
+        events = EventStore(settings.events_database_url())
+        for days, etype in ((8, "plate.read"), (8, "plate.hotlist_match"), (6, "plate.read"), (8, "zone.enter")):
+            events.emit(make_event(etype, "gate", (NOW - timedelta(days=days)).timestamp(), (1,), text="OLD111"))
         report = store.apply_retention(actor="key:admin")
+        assert [e["type"] for e in events.query(newest_first=False)] == ["zone.enter", "plate.read"]  # only old plate.*
+        events.close()
+        assert report.events_deleted == 2
         assert report.deleted == 1 and [r.text for r in store.search("*2*2*", actor="key:admin")] == ["NEW222"]
         assert store.search("OLD*", actor="key:admin") == []
         later = store.apply_retention(actor="key:admin", now=NOW + timedelta(days=2))
         assert later.deleted == 1 and store.count_reads() == 0
         with store.transaction() as s:
             runs = store.audit.entries(s, 0, 100, action="plates.retention")
-            assert [e.details["deleted"] for e in runs] == [1, 1]  # the automatic run deleted nothing: not logged
+            assert [(e.details["deleted"], e.details["events_deleted"]) for e in runs] == [(1, 2), (1, 1)]  # the automatic run deleted nothing: not logged
     finally:
         store.close()
     reopened = PlateStore.open(settings)  # a new process purges on its first write

@@ -94,11 +94,12 @@ class HotListHit:
 
 @dataclass(frozen=True, slots=True)
 class PlatePurge:
-    deleted: int
+    deleted: int  # stored reads
     before: datetime
+    events_deleted: int = 0  # plate.* events of the event timeline
 
     def to_dict(self) -> dict[str, Any]:
-        return {"deleted": self.deleted, "before": _iso(self.before)}
+        return {"deleted": self.deleted, "events_deleted": self.events_deleted, "before": _iso(self.before)}
 
 
 __all__ = ["PURPOSES", "HotList", "HotListHit", "HotListPurpose", "PlatePurge", "StoredRead", "parse_purpose"]

@@ -24,11 +24,13 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...db import connect, new_id, session_factory
 from ...db.base import as_utc, utcnow
+from ...db.tables.events import events_table
 from ...db.tables.plates import HotListPlateRow, HotListRow, PlateReadRow
 from ...errors import InputError
 from ...gallery.audit import AuditLog, open_chain_key, require_actor
@@ -80,6 +82,7 @@ class PlateStore:
         self._crops = SealedBlob(load_or_create_key(settings.events_key_file()), b"clearsight/plate-crop")
         self._purge_lock = threading.Lock()
         self._last_purge = 0.0
+        self._events_engine: Engine | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> PlateStore:
@@ -96,6 +99,8 @@ class PlateStore:
 
     def close(self) -> None:
         self._engine.dispose()
+        if self._events_engine is not None:
+            self._events_engine.dispose()
 
     # -- reads ----------------------------------------------------------------
     def record(self, *, camera: str, at: datetime | float, text: str, confidence: float, country: str,
@@ -166,16 +171,28 @@ class PlateStore:
 
     # -- retention ------------------------------------------------------------
     def apply_retention(self, *, actor: str, now: datetime | None = None) -> PlatePurge:
-        """Delete reads older than `retention_days` (with their crops), audited."""
+        """Delete reads older than `retention_days` (with their crops), and the `plate.*` events
+        of the event timeline as old (they carry the plate text and crop too); audited."""
         actor = require_actor(actor)
         before = (_utc(now, "now") or utcnow()) - timedelta(days=self.ps.retention_days)
+        events = self._purge_events(before)
         with self.transaction() as s:
             deleted = s.execute(delete(PlateReadRow).where(PlateReadRow.at < before)).rowcount or 0
-            if deleted or not actor.startswith("system:"):
+            if deleted or events or not actor.startswith("system:"):
                 self.audit.append(s, actor=actor, action="plates.retention", purpose=AUDIT_PURPOSE, outcome="ok",
-                                  details={"deleted": int(deleted), "before": before.isoformat()})
+                                  details={"deleted": int(deleted), "events_deleted": events,
+                                           "before": before.isoformat()})
         self._last_purge = time.monotonic()
-        return PlatePurge(int(deleted), before)
+        return PlatePurge(int(deleted), before, events)
+
+    def _purge_events(self, before: datetime) -> int:
+        if self._events_engine is None:
+            self._events_engine = connect(self.settings.events_database_url(), "events",
+                                          sqlite_synchronous=self.settings.gallery.sqlite_synchronous)
+        t = events_table
+        with self._events_engine.begin() as conn:
+            res = conn.execute(delete(t).where(t.c.type.like("plate.%"), t.c.time < before.timestamp()))
+            return int(res.rowcount or 0)
 
     def purge_if_due(self) -> PlatePurge | None:
         """The periodic purge: at most every `purge_interval_s`, by whichever writer comes first."""

@@ -74,7 +74,8 @@ class StoredReadPage(BaseModel):
 
 
 class PlatePurgeOut(BaseModel):
-    deleted: int
+    deleted: int = Field(description="stored plate reads deleted")
+    events_deleted: int = Field(description="plate.* events deleted from the event timeline")
     before: str
 
 
