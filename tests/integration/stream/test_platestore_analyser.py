@@ -77,9 +77,10 @@ def test_one_voted_read_per_track_and_an_alert_only_from_an_active_hotlist():
     r = reads[0]
     assert r.data["text"] == "BS47040" and r.data["country"] == "eu" and r.data["votes"] == 2
     assert r.track_ids == (1,) and 0.5 < r.data["confidence"] <= 1 and r.data["track_end"] is False
-    assert r.snapshot_jpeg and r.snapshot_jpeg[:2] == b"\xff\xd8"  # the plate crop
+    assert r.snapshot_jpeg is None  # the crop stays in the store, where each view is audited
     assert analyser.votes.attempts.get(2, 0) == 0 and analyser.votes.attempts.get(3, 0) == 0
     assert [m.data["hotlist"] for m in matches] == ["stolen"]  # not "no-basis", not "lapsed", not "other"
+    assert matches[0].snapshot_jpeg[:2] == b"\xff\xd8"  # an alert shows the plate crop
     assert matches[0].data["legal_basis"] == "police request 2026/114" and matches[0].data["read_id"] == r.data["read_id"]
     stored = store.search("BS4704?", actor="key:op")
     assert [(s.text, s.camera, s.track_id, s.has_crop) for s in stored] == [("BS47040", "gate", 1, True)]

@@ -73,6 +73,9 @@ class PlatesConfig(BaseModel):
         "hot-lists. Off: events only, and no hot-list alerts.")
     purpose: str | None = Field(
         None, max_length=32, description="Purpose recorded with this camera's reads. None: `plates.purpose`.")
+    read_crops: bool = Field(
+        False, description="Attach the plate crop to every `plate.read` event too. Off: the crop is kept only in the "
+        "plate store, where each view is audited; `plate.hotlist_match` alerts always carry it.")
 
 
 def _default_reader(config: PlatesConfig) -> Reader:
@@ -190,6 +193,7 @@ class PlateAnalyser:
             return []
         self.decided[track_id] = r
         snapshot = r.crop if self.snapshots and r.crop is not None else None
+        read_snapshot = snapshot if self.config.read_crops else None
         data: dict[str, object] = {**r.to_dict(), "track_end": final}
         store = self.store
         hits = []
@@ -204,7 +208,7 @@ class PlateAnalyser:
                 hits = store.hits(r.text, camera=self.camera)
             except Exception:  # noqa: BLE001 - a store outage must not stop the camera; the event still goes out
                 log.exception("camera %s: plate store unavailable", self.camera)
-        events = [make_event(PLATE_READ, self.camera, t, (track_id,), snapshot, **data)]
+        events = [make_event(PLATE_READ, self.camera, t, (track_id,), read_snapshot, **data)]
         for h in hits:
             events.append(make_event(PLATE_HOTLIST_MATCH, self.camera, t, (track_id,), snapshot,
                                      text=r.text, confidence=round(r.confidence, 4), country=r.country,
