@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import typer
 
-from . import dms, effects, faces, gallery, models, server, stream
+from . import dms, effects, faces, gallery, models, plates, server, stream
 from .common import ClearsightGroup
 
 Command = tuple[str, Callable[..., None]]
@@ -40,6 +40,7 @@ COMMANDS: tuple[Command, ...] = (
     ("dms", dms.dms),
     ("effects", effects.effects),
     ("build-models", models.build_models),
+    ("plates", plates.plates),
 )
 
 # Spellings of 0.1 that scripts may still call: hidden from --help, marked deprecated.

@@ -102,8 +102,11 @@ def merge_reads(chinese: list[PlateRead], latin: list[PlateRead], *, iou: float 
 
 
 def _same_plate(chinese: PlateRead, latin: PlateRead) -> bool:
-    """The Latin reader saw a Chinese plate without its province character."""
-    return len(latin.text) >= 4 and formats.fold(latin.text) in formats.fold(chinese.text[1:])
+    """The Latin reader saw a Chinese plate without its province character (and with
+    its own look-alike confusions, e.g. "ASP237" for "皖A5P237")."""
+    from difflib import SequenceMatcher
+
+    return len(latin.text) >= 4 and SequenceMatcher(None, latin.text, chinese.text[1:]).ratio() >= 0.6
 
 
 def _inside(a: BBox, b: BBox) -> bool:

@@ -20,6 +20,7 @@ signage, which were the main false reads when it was allowed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -30,6 +31,13 @@ from .base import PlateRead, check_country, check_image, register_plate_reader, 
 from .formats import FormatMatch, match, match_any
 
 _VEHICLES = ("car", "bus", "truck", "motorcycle")
+
+
+@dataclass(frozen=True, slots=True)
+class OcrTrace:
+    reads: list[PlateRead]
+    regions: tuple[BBox, ...]
+    rejected: tuple[tuple[BBox, str, float], ...]  # (box, raw text, recogniser score)
 
 
 def _make_ocr(threads: int) -> object:
@@ -164,22 +172,29 @@ class OcrPlateReader:
         return out or [BBox(0, 0, w, h)]
 
     def read(self, rgb: np.ndarray, *, vehicle_boxes: Sequence[BBox] | None = None) -> list[PlateRead]:
+        return self.trace(rgb, vehicle_boxes=vehicle_boxes).reads
+
+    def trace(self, rgb: np.ndarray, *, vehicle_boxes: Sequence[BBox] | None = None) -> OcrTrace:
+        """The reads plus what led to them: the regions searched and the text lines the
+        format rules rejected (the benchmark's error classes come from here)."""
         check_image(rgb)
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         reads: list[PlateRead] = []
-        for region in self.regions(rgb, vehicle_boxes):
+        rejected: list[tuple[BBox, str, float]] = []
+        regions = self.regions(rgb, vehicle_boxes)
+        for region in regions:
             x1, y1, x2, y2 = (int(round(v)) for v in region.as_xyxy())
             for quad, raw, score in self._lines.lines(bgr[y1:y2, x1:x2]):
-                fit = format_fit(raw, self.country, allow_no_digit=self.allow_no_digit)
-                if fit is None:
-                    continue
-                conf = fit_confidence(score, fit)
-                if conf < self.min_confidence:
-                    continue
                 quad = quad + np.float32([x1, y1])
                 box = BBox(float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max()))
-                reads.append(PlateRead(fit.text, conf, box.clip(rgb.shape[1], rgb.shape[0]), fit.country, quad))
-        return sort_reads(_dedupe(reads))
+                box = box.clip(rgb.shape[1], rgb.shape[0])
+                fit = format_fit(raw, self.country, allow_no_digit=self.allow_no_digit)
+                conf = fit_confidence(score, fit) if fit is not None else 0.0
+                if fit is None or conf < self.min_confidence:
+                    rejected.append((box, raw, float(score)))
+                    continue
+                reads.append(PlateRead(fit.text, conf, box, fit.country, quad))
+        return OcrTrace(sort_reads(_dedupe(reads)), tuple(regions), tuple(rejected))
 
     def read_crop(self, plate_rgb: np.ndarray) -> PlateRead | None:
         """A plate already cropped: recognise its text lines, keep the best format fit."""
