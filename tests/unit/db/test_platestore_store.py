@@ -126,6 +126,9 @@ def test_reads_expire_by_retention(settings):
         store.record(camera="gate", at=NOW - timedelta(days=8), text="OLD111", confidence=0.8, country="eu",
                      crop_jpeg=b"jpeg")
         assert store.count_reads() == 2
+        assert store.search("OLD*", actor="key:admin") == []  # past retention: never shown, even before the purge
+        with pytest.raises(NotFoundError):
+            store.crop(2, actor="key:admin")
         from clearsight.rules.events import make_event
         from clearsight.rules.sinks import EventStore
 

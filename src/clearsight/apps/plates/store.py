@@ -130,9 +130,11 @@ class PlateStore:
         limit = min(int(limit or self.ps.search_limit), self.ps.search_limit)
         if limit < 1:
             raise InputError("limit must be at least 1")
+        self.purge_if_due()
         q = select(PlateReadRow.id, PlateReadRow.camera, PlateReadRow.at, PlateReadRow.text, PlateReadRow.confidence,
                    PlateReadRow.country, PlateReadRow.track_id, PlateReadRow.votes, PlateReadRow.purpose,
-                   PlateReadRow.crop.is_not(None)).where(PlateReadRow.text.like(like))
+                   PlateReadRow.crop.is_not(None)).where(PlateReadRow.text.like(like),
+                                                         PlateReadRow.at >= self.cutoff())  # expired: never shown
         if camera:
             q = q.where(PlateReadRow.camera == camera)
         if since:
@@ -153,7 +155,7 @@ class PlateStore:
         actor = require_actor(actor)
         with self.transaction() as s:
             row = s.get(PlateReadRow, int(read_id))
-            if row is None or row.crop is None:
+            if row is None or row.crop is None or as_utc(row.at) < self.cutoff():
                 raise NotFoundError(f"no plate crop for read {read_id}")
             self.audit.append(s, actor=actor, action="plates.export", purpose=AUDIT_PURPOSE, target=f"read:{read_id}",
                               outcome="ok", details={"what": "crop"})
@@ -170,11 +172,15 @@ class PlateStore:
             return int(s.execute(select(func.count(PlateReadRow.id))).scalar() or 0)
 
     # -- retention ------------------------------------------------------------
+    def cutoff(self, now: datetime | None = None) -> datetime:
+        """Reads from before this are past retention: deleted by the next purge, never shown before it."""
+        return (_utc(now, "now") or utcnow()) - timedelta(days=self.ps.retention_days)
+
     def apply_retention(self, *, actor: str, now: datetime | None = None) -> PlatePurge:
         """Delete reads older than `retention_days` (with their crops), and the `plate.*` events
         of the event timeline as old (they carry the plate text and crop too); audited."""
         actor = require_actor(actor)
-        before = (_utc(now, "now") or utcnow()) - timedelta(days=self.ps.retention_days)
+        before = self.cutoff(now)
         events = self._purge_events(before)
         with self.transaction() as s:
             deleted = s.execute(delete(PlateReadRow).where(PlateReadRow.at < before)).rowcount or 0
