@@ -106,7 +106,7 @@ class PlateAnalyser:
     name = "plates"
 
     def __init__(self, camera: str, config: PlatesConfig, *, reader: Reader | None = None,
-                 store: PlateStore | Callable[[], PlateStore] | None = None, snapshots: bool = True) -> None:
+                 store: PlateStore | None = None, snapshots: bool = True) -> None:
         self.camera = camera
         self.config = config
         self._reader = reader
@@ -130,10 +130,9 @@ class PlateAnalyser:
         if self._store is None:
             from .store import PlateStore
 
+            # the process's settings: the CLI and `clearsight serve` set the data dir in the environment
             self._store = PlateStore.open()
-        elif not hasattr(self._store, "record"):
-            self._store = self._store()  # a factory
-        return self._store  # type: ignore[return-value]
+        return self._store
 
     # -- the analyser contract ----------------------------------------------------
     def analyse(self, view: FrameView) -> AnalyserOutput:
@@ -155,7 +154,7 @@ class PlateAnalyser:
 
     def close(self) -> None:
         store, self._store = self._store, None
-        if store is not None and hasattr(store, "close"):
+        if store is not None:
             store.close()
 
     # -- reading ------------------------------------------------------------------
