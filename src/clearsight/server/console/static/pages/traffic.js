@@ -328,5 +328,5 @@
     return [h("h1", {}, "Traffic"), h("div", { class: "tr-row" }, camSel, spanSel), body, calibrationCard(cameras)];
   }
 
-  clearsight.registerPage("traffic", { label: "Traffic", permission: "events:read", render: trafficPage });
+  clearsight.registerPage("traffic", { label: "Traffic", permission: "cameras:read", render: trafficPage });
 })();
