@@ -76,6 +76,7 @@ def test_one_voted_read_per_track_and_an_alert_only_from_an_active_hotlist():
     assert len(reads) == 1, [e.data for e in events]  # settled after 2 agreeing frames; the third is not read
     r = reads[0]
     assert r.data["text"] == "BS47040" and r.data["country"] == "eu" and r.data["votes"] == 2
+    assert r.data["vehicle"] == "car"
     assert r.track_ids == (1,) and 0.5 < r.data["confidence"] <= 1 and r.data["track_end"] is False
     assert r.snapshot_jpeg is None  # the crop stays in the store, where each view is audited
     assert analyser.votes.attempts.get(2, 0) == 0 and analyser.votes.attempts.get(3, 0) == 0

@@ -114,6 +114,7 @@ class PlateAnalyser:
         self.snapshots = snapshots
         self.votes = TrackVotes(max_reads=config.max_reads_per_track)
         self.decided: dict[int, VotedRead] = {}  # track id -> the read emitted for it
+        self._vehicle: dict[int, str] = {}  # track id -> its (voted) class when last read
         self._frames = 0
 
     # -- lazies -----------------------------------------------------------------
@@ -149,6 +150,7 @@ class PlateAnalyser:
     def end_track(self, track_id: int, t: float) -> Sequence[Event]:
         out = [] if track_id in self.decided else self._decide(track_id, t, final=True)
         self.decided.pop(track_id, None)
+        self._vehicle.pop(track_id, None)
         self.votes.pop(track_id)
         return out
 
@@ -166,6 +168,7 @@ class PlateAnalyser:
             if (label in c.vehicle_classes and t.track_id not in self.decided and t.box.width >= c.min_vehicle_width
                     and self.votes.attempts[t.track_id] < c.max_reads_per_track):
                 out.append((t.track_id, t.box.clip(view.frame.width, view.frame.height)))
+                self._vehicle[t.track_id] = label
         out.sort(key=lambda tb: (self.votes.attempts[tb[0]], -tb[1].area))
         return out[: c.max_vehicles_per_frame]
 
@@ -193,7 +196,7 @@ class PlateAnalyser:
         self.decided[track_id] = r
         snapshot = r.crop if self.snapshots and r.crop is not None else None
         read_snapshot = snapshot if self.config.read_crops else None
-        data: dict[str, object] = {**r.to_dict(), "track_end": final}
+        data: dict[str, object] = {**r.to_dict(), "vehicle": self._vehicle.get(track_id), "track_end": final}
         store = self.store
         hits = []
         if store is not None:
@@ -211,7 +214,7 @@ class PlateAnalyser:
         for h in hits:
             events.append(make_event(PLATE_HOTLIST_MATCH, self.camera, t, (track_id,), snapshot,
                                      text=r.text, confidence=round(r.confidence, 4), country=r.country,
-                                     read_id=data.get("read_id"), **h.to_dict()))
+                                     vehicle=data["vehicle"], read_id=data.get("read_id"), **h.to_dict()))
         return events
 
 
