@@ -71,7 +71,7 @@ def degrade(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
 
 
-def run_set(country: str, frames: int, limit: int | None, seed: int) -> list[list[object]]:
+def run_set(country: str, frames: int, limit: int | None, seed: int, dump: list | None = None) -> list[list[object]]:
     base = require_data("plates", "openalpr")
     rows = [r for r in csv.DictReader(open(base / "endtoend_groundtruth.csv")) if r["country"] == country]
     rows = rows[:limit] if limit else rows
@@ -99,6 +99,9 @@ def run_set(country: str, frames: int, limit: int | None, seed: int) -> list[lis
         voted = next((e.data["text"] for e in emitted if e.type == PLATE_READ), "")
         assert not reads or voted == vote(reads).text
         n_frames += frames
+        if dump is not None:
+            dump.append({"set": country, "image": r["image"], "truth": truth, "vote": voted,
+                         "reads": [(v.text, round(v.confidence, 4), v.country) for v in reads]})
         per_frame = [normalise(v.text) for v in reads] + [""] * (frames - len(reads))
         tally["one frame"][0] += sum(t == truth for t in per_frame)
         tally["one frame"][1] += sum(fold(t) == fold(truth) for t in per_frame)
@@ -122,10 +125,16 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=20, help="photos per set (0: all)")
     ap.add_argument("--sets", default="eu,br")
     ap.add_argument("--seed", type=int, default=14)
+    ap.add_argument("--dump", type=Path, help="write every track's per-frame reads to this JSON file")
     a = ap.parse_args()
-    rows = []
+    rows: list[list[object]] = []
+    dump: list | None = [] if a.dump else None
     for c in a.sets.split(","):
-        rows += run_set(c.strip(), a.frames, a.limit or None, a.seed)
+        rows += run_set(c.strip(), a.frames, a.limit or None, a.seed, dump)
+    if a.dump:
+        import json
+
+        a.dump.write_text(json.dumps(dump, indent=1, ensure_ascii=False))
     table(["set", "system", "reads scored", "exact", "folded", "ms/frame (median)"], rows,
           f"Plates on composed clips: {a.frames} degraded frames per real photo, one track each")
 

@@ -24,6 +24,14 @@ def test_single_character_misreads_are_outvoted_position_by_position():
     assert agreeing.confidence > weak.confidence and agreeing.confidence > split.confidence
 
 
+def test_a_text_read_twice_beats_misreads_that_only_share_a_length():
+    # the reader's reads of one EU car over five degraded frames (bench/plates_video.py, plate BB751BH)
+    reads = [_v("MB8751BH", 0.8636), _v("BB751BH", 0.9657), _v("BB8751BH", 0.7428), _v("BB751BH", 0.9371),
+             _v("8B975188", 0.6562)]
+    r = vote(reads)
+    assert r.text == "BB751BH" and r.votes == 2 and r.reads == 5
+
+
 def test_the_crop_comes_from_the_most_confident_exact_read_and_memory_is_bounded():
     crops = [np.full((4, 8, 3), i, np.uint8) for i in range(3)]
     r = vote([_v("AB1234", 0.7, crop=crops[0]), _v("AB1284", 0.99, crop=crops[1]), _v("AB1234", 0.8, crop=crops[2])])

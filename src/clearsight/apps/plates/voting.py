@@ -2,13 +2,18 @@
 
 A single frame's read is often one character off (motion blur, a bolt head read as
 a `1`, O/0 at a glance), while the same character is right in most other frames.
-So the track keeps every read, and the result is decided per character: among the
-reads of the most supported length (summed confidence), each position takes the
-character with the largest summed confidence. The confidence of the result is the
-reader's mean confidence over the reads that say exactly the voted text (or over
-the length group when none does), times the weakest position's agreement, times
-the share of the track's confidence that had that length: three frames that agree
-give a high value, one frame or a split vote a low one.
+So the track keeps every read and picks the text its reads support most (`vote`):
+each read counts its confidence times its similarity to a candidate text, and the
+candidates are the texts frames read plus a per-character vote per read length.
+The confidence of the result is the reader's mean confidence over the reads that
+say exactly the voted text, times the share of the track's weighted support the
+text got: frames that agree give a high value, one frame or a split vote a low one.
+
+Measured (bench/plates_video.py, 30 openalpr EU photos as composed 5-frame clips,
+same per-frame reads): one frame alone 34.7% exact, the most confident frame
+63.3%, a per-character vote within the best-supported length 60.0% (it lost a
+plate read right twice to a longer misread three frames shared a length with),
+this similarity-weighted vote 63.3% (70.0% folded -> 73.3%): see `vote`.
 """
 
 from __future__ import annotations
@@ -43,35 +48,72 @@ class VotedRead:
                 "votes": self.votes, "reads": self.reads}
 
 
+def _edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _similarity(a: str, b: str) -> float:
+    return 1.0 - _edit_distance(a, b) / max(len(a), len(b), 1)
+
+
+def _per_character(group: list[Vote]) -> str:
+    """Each position's character by summed confidence, over reads of one length."""
+    chars = []
+    for i in range(len(group[0].text)):
+        w: dict[str, float] = defaultdict(float)
+        for r in group:
+            w[r.text[i]] += _w(r)
+        chars.append(max(w, key=lambda k: (w[k], k)))
+    return "".join(chars)
+
+
+def _w(r: Vote) -> float:
+    """A read's weight: its confidence squared, so one sure read outweighs two unsure ones
+    that agree by chance (EU clips: 19 exact / 22 folded of 30 against 18 / 21 linear)."""
+    return max(r.confidence, 1e-6) ** 2
+
+
 def vote(reads: list[Vote]) -> VotedRead | None:
-    """The track's read, or None without any."""
+    """The track's read, or None without any.
+
+    Candidates are every text a frame read plus, per read length, the per-character
+    vote; the winner is the candidate the reads support most, each read counting its
+    confidence times its similarity to the candidate (1 - edit distance / length). So
+    a text two frames read exactly beats a longer misread three frames share a length
+    with, and a per-character majority wins when no single frame got every character."""
     reads = [r for r in reads if r.text]
     if not reads:
         return None
     by_len: dict[int, list[Vote]] = defaultdict(list)
     for r in reads:
         by_len[len(r.text)].append(r)
-    total = sum(max(r.confidence, 1e-6) for r in reads)
-    group = max(by_len.values(), key=lambda g: (sum(max(r.confidence, 1e-6) for r in g), len(g)))
-    chars, agreement = [], []
-    for i in range(len(group[0].text)):
-        w: dict[str, float] = defaultdict(float)
-        for r in group:
-            w[r.text[i]] += max(r.confidence, 1e-6)
-        c = max(w, key=lambda k: (w[k], k))
-        chars.append(c)
-        agreement.append(w[c] / sum(w.values()))
-    text = "".join(chars)
+    candidates = {r.text for r in reads} | {_per_character(g) for g in by_len.values() if len(g) > 1}
+    total = sum(_w(r) for r in reads)
+
+    def support(c: str) -> float:
+        return sum(_w(r) * _similarity(r.text, c) for r in reads)
+
+    scored = {c: support(c) for c in candidates}
+    text = max(scored, key=lambda c: (scored[c], sum(r.text == c for r in reads), c))
     cw: dict[str, float] = defaultdict(float)
-    for r in group:
-        cw[r.country] += max(r.confidence, 1e-6)
+    for r in reads:
+        cw[r.country] += _w(r) * _similarity(r.text, text)
     country = max(cw, key=lambda k: (cw[k], k))
-    exact = [r for r in group if r.text == text]
-    basis = exact or group
-    mean_conf = float(np.mean([r.confidence for r in basis]))
-    share = sum(max(r.confidence, 1e-6) for r in group) / total
-    confidence = float(np.clip(mean_conf * min(agreement) * share, 0.0, 1.0))
-    best = max(basis, key=lambda r: (r.crop is not None, r.confidence))
+    exact = [r for r in reads if r.text == text]
+    if exact:
+        mean_conf = float(np.mean([r.confidence for r in exact]))
+    else:  # a per-character result no frame read whole: the reads that made it, by similarity
+        sims = np.array([_similarity(r.text, text) for r in reads])
+        mean_conf = float(np.average([r.confidence for r in reads], weights=sims + 1e-9))
+    confidence = float(np.clip(mean_conf * scored[text] / total, 0.0, 1.0))
+    near = exact or [r for r in reads if len(r.text) == len(text)] or reads
+    best = max(near, key=lambda r: (r.crop is not None, r.confidence))
     return VotedRead(text, confidence, country, len(exact), len(reads), best.crop, best.time)
 
 
