@@ -20,7 +20,7 @@ Compared, on the same per-frame reads, in the same run:
 openalpr ground truth itself mixes them). Timings: ms per frame read, shared 2-core
 machine (up to 6 helpers running).
 
-    .venv/bin/python bench/plates_video.py [--frames 5] [--limit 20] [--sets eu,br]
+    .venv/bin/python bench/plates_video.py [--frames 5] [--limit 30] [--offset 0] [--sets eu,br]
 """
 
 from __future__ import annotations
@@ -71,10 +71,11 @@ def degrade(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
 
 
-def run_set(country: str, frames: int, limit: int | None, seed: int, dump: list | None = None) -> list[list[object]]:
+def run_set(country: str, frames: int, limit: int | None, seed: int, dump: list | None = None,
+            offset: int = 0) -> list[list[object]]:
     base = require_data("plates", "openalpr")
     rows = [r for r in csv.DictReader(open(base / "endtoend_groundtruth.csv")) if r["country"] == country]
-    rows = rows[:limit] if limit else rows
+    rows = rows[offset:offset + limit] if limit else rows[offset:]
     cfg = PlatesConfig(country=country, every_n_frames=1, min_votes=frames + 1, max_reads_per_track=frames,
                        min_vehicle_width=0, min_confidence=0.0, store=False)
     analyser = PlateAnalyser("bench", cfg, snapshots=False)
@@ -122,15 +123,16 @@ def run_set(country: str, frames: int, limit: int | None, seed: int, dump: list 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=5, help="frames per composed clip (one track each)")
-    ap.add_argument("--limit", type=int, default=20, help="photos per set (0: all)")
+    ap.add_argument("--limit", type=int, default=30, help="photos per set (0: all)")
     ap.add_argument("--sets", default="eu,br")
+    ap.add_argument("--offset", type=int, default=0, help="skip this many photos per set (held-out checks)")
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--dump", type=Path, help="write every track's per-frame reads to this JSON file")
     a = ap.parse_args()
     rows: list[list[object]] = []
     dump: list | None = [] if a.dump else None
     for c in a.sets.split(","):
-        rows += run_set(c.strip(), a.frames, a.limit or None, a.seed, dump)
+        rows += run_set(c.strip(), a.frames, a.limit or None, a.seed, dump, a.offset)
     if a.dump:
         import json
 
