@@ -48,12 +48,22 @@ def default_reader(country: str) -> PlateReader:
     """The process-wide default reader for a country (models load once)."""
     c = check_country(country, allow_auto=False)
     name = DEFAULT_READERS[c]
-    key = (name, "cn" if name == "clpr" else "auto")
+    return _cached(name, "cn" if name == "clpr" else "auto")
+
+
+# Options of the Chinese reader when it only proposes (country="auto"): see ClprReader.
+AUTO_CN_OPTIONS: dict[str, float] = {"min_province_confidence": 0.9, "min_plate_saturation": 60.0}
+
+
+def _cached(name: str, mode: str) -> PlateReader:
     with _cache_lock:
-        reader = _cache.get(key)
+        reader = _cache.get((name, mode))
         if reader is None:
-            reader = create_plate_reader(name) if name == "clpr" else create_plate_reader(name, country="auto")
-            _cache[key] = reader
+            if name == "clpr":
+                reader = create_plate_reader(name, **(AUTO_CN_OPTIONS if mode == "auto" else {}))
+            else:
+                reader = create_plate_reader(name, country=mode)
+            _cache[(name, mode)] = reader
     return reader
 
 
@@ -68,23 +78,12 @@ def read_plates(rgb: np.ndarray, *, country: str = "auto", vehicle_boxes: Sequen
     latin = _latin(rgb, c, vehicle_boxes)
     if c != "auto":
         return latin
-    chinese = default_reader("cn").read(rgb, vehicle_boxes=vehicle_boxes)
+    chinese = _cached("clpr", "auto").read(rgb, vehicle_boxes=vehicle_boxes)
     return merge_reads(chinese, latin)
 
 
 def _latin(rgb: np.ndarray, country: str, vehicle_boxes: Sequence[BBox] | None) -> list[PlateRead]:
-    reader = default_reader("eu") if country == "auto" else create_or_cached_latin(country)
-    return reader.read(rgb, vehicle_boxes=vehicle_boxes)
-
-
-def create_or_cached_latin(country: str) -> PlateReader:
-    key = ("ocr", country)
-    with _cache_lock:
-        reader = _cache.get(key)
-        if reader is None:
-            reader = create_plate_reader("ocr", country=country)
-            _cache[key] = reader
-    return reader
+    return _cached("ocr", country).read(rgb, vehicle_boxes=vehicle_boxes)
 
 
 def merge_reads(chinese: list[PlateRead], latin: list[PlateRead], *, iou: float = 0.2) -> list[PlateRead]:
