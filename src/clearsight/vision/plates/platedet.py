@@ -77,7 +77,7 @@ class PlatedetReader:
             candidates = [(t, c) for _, t, c in self._lines.lines(crop)] + [self._lines.read_line(crop)]
             best: PlateRead | None = None
             for raw, conf in candidates:
-                fit = format_fit(raw, self.country, allow_no_digit=True)
+                fit = format_fit(raw, self.country, allow_no_digit=True, in_photo=False)
                 if fit is None:
                     continue
                 c = fit_confidence(conf, fit) * min(1.0, score / 0.6)
