@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import typer
 
-from . import dms, effects, faces, gallery, models, plates, server, stream
+from . import dms, effects, faces, gallery, liveness, models, plates, server, stream
 from .common import ClearsightGroup
 
 Command = tuple[str, Callable[..., None]]
@@ -31,6 +31,7 @@ app = typer.Typer(
 COMMANDS: tuple[Command, ...] = (
     ("detect", faces.detect),
     ("verify", faces.verify),
+    ("liveness", liveness.liveness),
     ("models", models.models),
     ("enrol", gallery.enrol),
     ("search", gallery.search),

@@ -211,7 +211,7 @@ class CameraPipeline:
         seen: set[int] = set()
         last_tracks: list[Tracked] = []
         every_n = self.config.detect.every_n
-        anchor = "bottom" if self.detector.label == "person" else "center"
+        anchor = "center" if self.detector.label == "face" else "bottom"  # feet for people and vehicles
         t_start = time.perf_counter()
         self.running = True
         last_t = time.time()
