@@ -10,13 +10,17 @@ say exactly the voted text, times the share of the track's weighted support the
 text got: frames that agree give a high value, one frame or a split vote a low one.
 
 Measured (bench/plates_video.py: openalpr photos as composed 5-frame clips, the same
-per-frame reads for every system; shared 2-core machine):
+per-frame reads for every system; shared 2-core machine). Reader of 52a6a51 (whole
+photo + small-vehicle crops):
 
 | clips | one frame alone | most confident frame | this vote |
 |---|---|---|---|
-| EU photos 1-30 (the weight power was chosen here) | 34.7% exact | 63.3% (70.0% folded) | 63.3% (73.3% folded) |
-| EU photos 31-60 (held out) | 33.3% | 66.7% (76.7%) | 66.7% (76.7%) |
-| BR photos 1-30 | 92.0% | 96.7% | 96.7% |
+| EU photos 1-30 | 38.7% exact (48.7% folded) | 70.0% (80.0%) | 70.0% (80.0%) |
+| BR photos 1-30 | 92.7% | 96.7% | 96.7% |
+
+With the earlier reader (vehicle crops only): EU 1-30, where the weight power was
+chosen, 34.7% / 63.3% (70.0% folded) / 63.3% (73.3% folded); EU 31-60, held out,
+33.3% / 66.7% (76.7%) / 66.7% (76.7%).
 
 So one read per track is worth ~30 points over a single snapshot on EU plates; the
 vote matches "keep the most confident read" on these clips (no case where no frame
