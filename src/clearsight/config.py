@@ -17,8 +17,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .settings import (DmsSettings, EventSettings, FaceSettings, GallerySettings, ImageLimits, RemoteAccess,
-                       ServerSettings)
+from .settings import (DmsSettings, EventSettings, FaceSettings, GallerySettings, ImageLimits, PlateSettings,
+                       RemoteAccess, ServerSettings)
 
 
 def _default_data_dir() -> Path:
@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     events: EventSettings = Field(default_factory=EventSettings)
     gallery: GallerySettings = Field(default_factory=GallerySettings)
+    plates: PlateSettings = Field(default_factory=PlateSettings)
 
     @property
     def model_dir(self) -> Path:

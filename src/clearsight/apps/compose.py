@@ -27,9 +27,10 @@ from ..stream.analysers import analyser_event_types, analyser_spec, plugin_spec,
 from ..stream.config import CameraConfig, CameraConfigError
 from ..stream.pipeline import CameraPipeline, RunSummary
 from . import crowd, redact, traffic, watchlist
+from .plates import analyser as plates
 
 # every module that registers a plug-in; Ray workers import these by name in their own process
-PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchlist, redact, traffic, crowd))
+PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchlist, redact, traffic, crowd, plates))
 
 
 def check_plugins(config: CameraConfig) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import typer
 
-from . import crowd, dms, effects, faces, gallery, liveness, models, server, stream
+from . import crowd, dms, effects, faces, gallery, liveness, models, plates, server, stream
 from .common import ClearsightGroup
 
 Command = tuple[str, Callable[..., None]]
@@ -42,6 +42,7 @@ COMMANDS: tuple[Command, ...] = (
     ("effects", effects.effects),
     ("build-models", models.build_models),
     ("count", crowd.count),
+    ("plates", plates.plates),
 )
 
 # Spellings of 0.1 that scripts may still call: hidden from --help, marked deprecated.

@@ -208,6 +208,7 @@ _SPEC_MODULES = (
     "clearsight.models.human",
     "clearsight.apps.effects.models",
     "clearsight.apps.dms.models",
+    "clearsight.vision.plates.models",
 )
 
 _extra_specs: dict[str, ModelSpec] = {}

@@ -54,6 +54,9 @@ class Permission(str, Enum):
     CAMERAS_READ = "cameras:read"  # camera list, status, live view, rules
     CAMERAS_WRITE = "cameras:write"  # add/edit/remove/start/stop cameras, edit rules
     EVENTS_READ = "events:read"  # the event timeline, its snapshots, the live event stream
+    PLATES_SEARCH = "plates:search"  # past plate reads and their crops (personal data: audited)
+    HOTLISTS_READ = "plates:hotlists_read"  # hot-lists, their plates and legal basis
+    HOTLISTS_WRITE = "plates:hotlists_write"  # create, change, delete hot-lists (audited)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -69,11 +72,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CAMERAS_READ,
             Permission.CAMERAS_WRITE,
             Permission.EVENTS_READ,
+            Permission.PLATES_SEARCH,
+            Permission.HOTLISTS_READ,
+            Permission.HOTLISTS_WRITE,
         }
     ),
     # Reviews consents, the audit trail and what the cameras reported; never runs a face through a model.
     Role.AUDITOR: frozenset(
-        {Permission.AUDIT_READ, Permission.IDENTITIES_READ, Permission.MODELS_READ, Permission.EVENTS_READ}
+        {Permission.AUDIT_READ, Permission.IDENTITIES_READ, Permission.MODELS_READ, Permission.EVENTS_READ,
+         Permission.HOTLISTS_READ}
     ),
     Role.CLIENT: frozenset({Permission.ANALYZE, Permission.VERIFY_IDENTITY, Permission.MODELS_READ}),
 }

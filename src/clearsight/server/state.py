@@ -28,6 +28,7 @@ from .sessions import SessionPool
 if TYPE_CHECKING:  # imported where first used: the service starts before models, video or cameras load
     from ..apps.dms.live import LiveSession
     from ..apps.effects.pipeline import Effects
+    from ..apps.plates.store import PlateStore
     from ..face.liveness import PassiveLiveness
     from ..face.liveness_session import LivenessSession
     from ..face.pipeline import FacePipeline
@@ -95,6 +96,8 @@ class ServiceState:
         self._pipeline: FacePipeline | None = None
         self._gallery: Gallery | None = None
         self._cameras: CameraHub | None = None
+        self._plates: PlateStore | None = None
+        self.plate_inference = threading.Lock()  # one plate read at a time: the readers use every core
         self._init_lock = threading.RLock()
         # dlib's network and MediaPipe's graph keep per-call state: one inference at a
         # time per process (the runtimes use every core for that one call anyway).
@@ -155,6 +158,17 @@ class ServiceState:
 
     def _open_gallery(self) -> Gallery:
         return self.gallery
+
+    # -- licence plates -----------------------------------------------------
+    @property
+    def plates(self) -> PlateStore:
+        """The plate store (reads, hot-lists, retention), opened on first use."""
+        with self._init_lock:
+            if self._plates is None:
+                from ..apps.plates.store import PlateStore
+
+                self._plates = PlateStore.open(self.settings)
+            return self._plates
 
     # -- cameras ------------------------------------------------------------
     @property
@@ -224,6 +238,10 @@ class ServiceState:
             hub.close()
         self.dms_sessions.close()
         self.effects_sessions.close()
+        with self._init_lock:
+            plates, self._plates = self._plates, None
+        if plates is not None:
+            plates.close()
         with self._init_lock:
             if self._gallery is not None:
                 try:

@@ -10,7 +10,8 @@ from .events import EventSettings
 from .face import FaceSettings
 from .gallery import GallerySettings
 from .images import ImageLimits
+from .plates import PlateSettings
 from .remote import AllowRule, RemoteAccess
 from .server import RateLimits, ServerSettings
 
-__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FaceSettings", "GallerySettings", "ImageLimits", "RateLimits", "ServerSettings"]
+__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FaceSettings", "GallerySettings", "ImageLimits", "PlateSettings", "RateLimits", "ServerSettings"]

@@ -40,7 +40,19 @@ NEEDS: dict[tuple[str, str], Permission | None] = {
     ("POST", "/v1/retention/purge"): P.RETENTION,
     ("POST", "/v1/effects"): P.ANALYZE,
     ("GET", "/v1/effects/catalogue"): P.ANALYZE,
+    ("POST", "/v1/plates/read"): P.ANALYZE,
+    ("GET", "/v1/plates/reads"): P.PLATES_SEARCH,
+    ("GET", "/v1/plates/reads/{read_id}/crop"): P.PLATES_SEARCH,
+    ("POST", "/v1/plates/retention/purge"): P.RETENTION,
+    ("GET", "/v1/plates/hotlists"): P.HOTLISTS_READ,
+    ("POST", "/v1/plates/hotlists"): P.HOTLISTS_WRITE,
+    ("GET", "/v1/plates/hotlists/{hotlist_id}"): P.HOTLISTS_READ,
+    ("PATCH", "/v1/plates/hotlists/{hotlist_id}"): P.HOTLISTS_WRITE,
+    ("DELETE", "/v1/plates/hotlists/{hotlist_id}"): P.HOTLISTS_WRITE,
+    ("POST", "/v1/plates/hotlists/{hotlist_id}/plates"): P.HOTLISTS_WRITE,
+    ("DELETE", "/v1/plates/hotlists/{hotlist_id}/plates/{plate}"): P.HOTLISTS_WRITE,
 }
+PATH_PARAMS = {"hotlist_id": "ab12", "read_id": "1", "plate": "AB123"}
 
 
 def _ops(c) -> set[tuple[str, str]]:
@@ -51,7 +63,7 @@ def _ops(c) -> set[tuple[str, str]]:
 def test_every_v1_operation_needs_a_key(service):
     c, _ = service
     for method, path in sorted(_ops(c)):
-        url = path.format(identity_id="x", consent_id="x", name="x", key_id="x", event_id="1")
+        url = path.format(identity_id="x", consent_id="x", name="x", key_id="x", event_id="1", **PATH_PARAMS)
         r = c.request(method, url, json={})
         assert r.status_code == 401 and r.json()["code"] == "unauthorized", (method, path, r.status_code)
 
@@ -78,7 +90,8 @@ def test_the_matrix_covers_the_service_routes(service):
 @pytest.mark.parametrize(("method", "path"), sorted(NEEDS))
 def test_role_can_exactly_what_it_is_granted(service, role, method, path):
     c, keys = service
-    url = path.format(identity_id="nobody", consent_id="none", name="nogroup", key_id="nokey", event_id="1")
+    url = path.format(identity_id="nobody", consent_id="none", name="nogroup", key_id="nokey", event_id="1",
+                      **PATH_PARAMS)
     r = c.request(method, url, headers=keys[role], json={})
     need = NEEDS[(method, path)]
     allowed = need is None or need in ROLE_PERMISSIONS[Role(role)]

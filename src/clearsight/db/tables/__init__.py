@@ -4,8 +4,9 @@ from .cameras import CameraRow, RuleRow
 from .events import EventRow, events_table
 from .gallery import AuditHeadRow, AuditRow, ConsentRow, GroupMemberRow, GroupRow, IdentityRow, TemplateRow
 from .keys import ApiKeyRow
+from .plates import HotListPlateRow, HotListRow, PlateReadRow
 
 __all__ = [
     "ApiKeyRow", "AuditHeadRow", "AuditRow", "CameraRow", "ConsentRow", "EventRow", "GroupMemberRow", "GroupRow",
-    "IdentityRow", "RuleRow", "TemplateRow", "events_table",
+    "HotListPlateRow", "HotListRow", "IdentityRow", "PlateReadRow", "RuleRow", "TemplateRow", "events_table",
 ]
