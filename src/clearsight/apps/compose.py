@@ -22,10 +22,10 @@ from ..stream import recognition
 from ..stream.analysers import plugin_spec, registered_analysers, registered_filters
 from ..stream.config import CameraConfig, CameraConfigError
 from ..stream.pipeline import CameraPipeline, RunSummary
-from . import redact, watchlist
+from . import cabin, redact, retail, watchlist
 
 # every module that registers a plug-in; Ray workers import these by name in their own process
-PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchlist, redact))
+PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchlist, redact, retail, cabin))
 
 
 def check_plugins(config: CameraConfig) -> None:
@@ -40,6 +40,9 @@ def check_plugins(config: CameraConfig) -> None:
             spec.parse(section)
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             raise CameraConfigError(f"camera {config.name!r}: invalid {name!r} settings: {exc}") from None
+    names = {name for name, _ in config.plugin_sections()}
+    if "retail" in names:  # face-free cameras are refused when created, not only when they start
+        retail.check_face_free(config, "retail")
 
 
 def build_pipeline(config: CameraConfig, **kwargs: Any) -> CameraPipeline:

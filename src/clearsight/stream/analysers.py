@@ -185,7 +185,7 @@ _FILTERS: dict[str, PluginSpec[BaseModel, FrameFilter]] = {}
 
 
 def register_analyser(name: str, factory: Callable[[C, PluginContext], Analyser], config_model: type[C], *,
-                      description: str = "") -> None:
+                      description: str = "", emits: Mapping[str, str] | None = None) -> None:
     """Make `name` (a section of the camera file) build `factory(section, context)`.
 
     Registering a name again replaces it (an app module imported twice, a test
@@ -193,7 +193,7 @@ def register_analyser(name: str, factory: Callable[[C, PluginContext], Analyser]
     """
     if name in _FILTERS:
         raise InputError(f"{name!r} is already registered as a frame filter")
-    _ANALYSERS[name] = PluginSpec(name, "analyser", config_model, factory, description)  # type: ignore[arg-type]
+    _ANALYSERS[name] = PluginSpec(name, "analyser", config_model, factory, description, dict(emits or {}))  # type: ignore[arg-type]
 
 
 def register_filter(name: str, factory: Callable[[C, PluginContext], FrameFilter], config_model: type[C], *,
