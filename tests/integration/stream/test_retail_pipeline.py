@@ -26,8 +26,10 @@ LINES_X = (0.4, 0.5, 0.6)
 
 
 def retail_camera(**extra) -> CameraConfig:
+    # the fast face detector for the output blur where the test is about counting, not faces
     return CameraConfig.model_validate({"name": "shop", "source": "unused", "detect": {"detector": "opencv-hog-people"},
-                                        "redact": {"mode": "blur"}, "output": {"face_seen": "off"}, **extra})
+                                        "redact": {"mode": "blur", "detector": "mediapipe"}, "output": {"face_seen": "off"},
+                                        **extra})
 
 
 def truth_crossings(gt_file) -> dict[str, collections.Counter]:
@@ -90,7 +92,7 @@ def test_queue_wait_on_a_composed_queue(shared_data):
     from clearsight.apps.retail.scenes import queue_scene
 
     data_path(*TUD)
-    scene = queue_scene(shared_data, seed=2, duration_s=45, mean_arrival_s=5.0, mean_service_s=4.0, fps=4)
+    scene = queue_scene(shared_data, seed=2, duration_s=45, mean_arrival_s=5.0, mean_service_s=4.0, fps=3)
     truth = [b - a for a, b in scene.truth()]
     assert len(truth) >= 4
     cfg = retail_camera(zones=[{"name": "till", "polygon": [list(p) for p in scene.zone]}],
@@ -117,7 +119,8 @@ def test_retail_camera_never_recognises_and_never_stores_a_face(monkeypatch):
 
     monkeypatch.setattr(recognition.TrackRecognizer, "observe", refuse)
     monkeypatch.setattr(recognition.GalleryIdentifier, "__init__", refuse)
-    cfg = retail_camera(source=str(clip), source_options={"max_frames": 70},
+    cfg = retail_camera(source=str(clip), source_options={"max_frames": 62}, redact={"mode": "blur"},
+                        detect={"detector": "opencv-hog-people", "every_n": 3},
                         zones=[{"name": "till", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]], "normalized": True}],
                         output={"face_seen": "off", "snapshots": True},
                         analysers={"retail": {"queue": {"zone": "till", "every_s": 1}}}, sinks=[{"type": "store"}])
@@ -136,9 +139,9 @@ def test_retail_camera_never_recognises_and_never_stores_a_face(monkeypatch):
 
     with open_source(str(clip)) as src:
         for i, f in enumerate(src):
-            if i in (0, 35, 69):
+            if i in (0, 30, 61):
                 frames.append(f.image)
-            if i >= 69:
+            if i >= 61:
                 break
     assert all(faces.detect(f) for f in frames)  # the clip shows faces ...
     for jpg in snaps:
