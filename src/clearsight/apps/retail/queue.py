@@ -5,9 +5,8 @@ Two estimates, because each fails differently:
 - **Little's law**, W = L / lambda: the mean number of people in the zone over the
   window divided by the arrival rate. L is counted on every detection frame and
   needs no identities; lambda counts arrivals (stays of at least `min_stay_s`).
-  A track broken in two by an occlusion adds a false arrival and shortens W, so
-  arrivals are counted only at the tail: a stay that starts deep inside the queue
-  is a re-found person, not a new one (see `tail_fraction`).
+  A track broken in two by an occlusion adds a false arrival and shortens W; a
+  person the detector misses while standing in line lowers L and shortens W too.
 - **Service rate at the head**, W = L_now / mu: the people now waiting divided by
   the rate at which people leave the zone: the wait of someone joining now.
 
