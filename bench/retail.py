@@ -160,10 +160,10 @@ SCENARIOS = [  # (seed, mean arrival s, mean service s)
 ]
 
 
-def bench_queue(quick: bool, duration_s: float) -> None:
+def bench_queue(quick: bool, duration_s: float, fps: float = 5.0) -> None:
     rows = []
     for seed, arr, srv in SCENARIOS[: 2 if quick else None]:
-        scene = queue_scene(DATA, seed=seed, duration_s=duration_s, mean_arrival_s=arr, mean_service_s=srv)
+        scene = queue_scene(DATA, seed=seed, duration_s=duration_s, mean_arrival_s=arr, mean_service_s=srv, fps=fps)
         truth = [b - a for a, b in scene.truth()]
         gt_wait = float(np.mean(truth))
         zone = {"name": "till", "polygon": [list(p) for p in scene.zone]}
@@ -180,7 +180,7 @@ def bench_queue(quick: bool, duration_s: float) -> None:
                          last.get("arrivals"), round(frames / secs, 1)))
     table(["scene (seed, rates)", "detector", "customers", "true mean wait s", "Little W s", "error", "tracked stays s",
            "error", "arrivals counted", "fps (shared)"], rows,
-          title=f"Queue wait on COMPOSED scenes ({duration_s:g} s at 5 fps, real TUD-Campus people over its median background)")
+          title=f"Queue wait on COMPOSED scenes ({duration_s:g} s at {fps:g} fps, real TUD-Campus people over its median background)")
 
 
 # ---------------------------------------------------------------- fps at 720p
@@ -259,11 +259,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer detectors and scenes")
     ap.add_argument("--only", choices=["footfall", "queue", "fps", "cabin"], default=None)
     ap.add_argument("--queue-seconds", type=float, default=120.0)
+    ap.add_argument("--queue-fps", type=float, default=5.0)
     args = ap.parse_args()
     if args.only in (None, "footfall"):
         bench_footfall(args.quick)
     if args.only in (None, "queue"):
-        bench_queue(args.quick, args.queue_seconds)
+        bench_queue(args.quick, args.queue_seconds, args.queue_fps)
     if args.only in (None, "fps"):
         bench_fps(args.quick)
     if args.only in (None, "cabin"):

@@ -13,7 +13,6 @@ inside the queue zone. Docs and benchmark tables say these scenes are composed.
 
 from __future__ import annotations
 
-import time as _time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
