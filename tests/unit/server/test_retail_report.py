@@ -144,3 +144,24 @@ def test_heatmap_grid_png_json(tmp_path):
     assert dwell["grid"][11][1] == 10.0 and dwell["unit"] == "seconds_per_visit"
     png = cv2.imread(str(paths["dwell_png"]))
     assert png.shape == (480, 640, 3) and png[470, 50].max() > 0 and png[5, 600].max() == 0
+
+
+def test_footfall_counts_a_walk_once_and_closes_periods():
+    from clearsight.apps.retail.footfall import FootfallCounter
+    from clearsight.stream.zones import Line
+
+    door = Line("door", np.array([320.0, 0.0]), np.array([320.0, 480.0]))
+    ff = FootfallCounter([(door, "right_to_left")], hysteresis_px=6, period_s=60)
+    assert ff.roll(0.0) == []
+    feet = lambda x: BBox(x - 20, 300, x + 20, 400)  # noqa: E731 - feet at (x, 400)
+    crossings = []
+    for k, x in enumerate([250, 300, 318, 323, 317, 322, 340, 400]):  # one walk right, dithering on the line
+        crossings += ff.update(1, feet(x), 10.0 + k)
+    closed = []
+    for k, x in enumerate([500, 330, 200]):  # another person walks left, in the next minute
+        closed += ff.roll(61.0 + k)  # the analyser closes periods before counting a frame
+        crossings += ff.update(2, feet(x), 61.0 + k)
+    # the line points down: walking towards +x crosses it right to left, which this door calls "in"
+    assert [(c.track_id, c.direction) for c in crossings] == [(1, "in"), (2, "out")]
+    assert closed == [(0.0, {"door": {"in": 1, "out": 0}})]
+    assert ff.totals == {"door": {"in": 1, "out": 1}}
