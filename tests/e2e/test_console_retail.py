@@ -22,7 +22,7 @@ def test_retail_page(browser, tmp_path):
     for e in day_events():
         store.emit(e)
     store.close()
-    with service_with_key(data, "auditor") as (base, key):
+    with service_with_key(data, "operator") as (base, key):
         ctx = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
         page = ctx.new_page()
         problems: list[str] = []

@@ -132,5 +132,6 @@
       h("div", { class: "rt-grid" }, footfallCard(rep), queueCard(rep), dwellCard(rep), heatCard(rep))];
   }
 
-  clearsight.registerPage("retail", { label: "Retail", permission: "events:read", render: retailPage });
+  // in the nav of the roles that run cameras (as the Cameras page); the report API itself needs `events:read`
+  clearsight.registerPage("retail", { label: "Retail", permission: "cameras:read", render: retailPage });
 })();
