@@ -92,7 +92,7 @@ def test_queue_wait_on_a_composed_queue(shared_data):
     from clearsight.apps.retail.scenes import queue_scene
 
     data_path(*TUD)
-    scene = queue_scene(shared_data, seed=2, duration_s=45, mean_arrival_s=5.0, mean_service_s=4.0, fps=3)
+    scene = queue_scene(shared_data, seed=2, duration_s=45, mean_arrival_s=5.0, mean_service_s=4.0, fps=2)
     truth = [b - a for a, b in scene.truth()]
     assert len(truth) >= 4
     cfg = retail_camera(zones=[{"name": "till", "polygon": [list(p) for p in scene.zone]}],
