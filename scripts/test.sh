@@ -5,9 +5,9 @@ cd "$(dirname "$0")/.."
 
 # Real peers the tests talk to, from Debian: Chromium for the console's browser test
 # (never a browser download), a GStreamer RTSP server for camera reconnects, Mosquitto
-# for the MQTT sink. Installed when we can (root with apt); otherwise those tests skip
+# for the MQTT sink, and opencv-doc for its sample videos (vtest.avi). Installed when we can (root with apt); otherwise those tests skip
 # with the reason.
-debs=(chromium gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-base python3-gi mosquitto)
+debs=(chromium gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-base python3-gi mosquitto opencv-doc)
 missing=()
 for d in "${debs[@]}"; do dpkg -s "$d" >/dev/null 2>&1 || missing+=("$d"); done
 if [[ ${#missing[@]} -gt 0 ]] && command -v apt-get >/dev/null && [[ $(id -u) -eq 0 ]]; then

@@ -62,7 +62,12 @@ def test_cameras_page(server, browser):
     rules.fill('{"rules": [{"name": "crowd", "when": {"type": "face.seen", "count": {"at_least": 0, "within_s": 5}}}]}')
     page.get_by_role("button", name="Save rules").click()
     page.locator("#rules-errors", has_text="at_least").wait_for(timeout=10_000)
-    problems.clear()  # the browser logs the deliberate 422 above as a failed load
+    rules.fill('{"rules": [{"name": "typo", "when": {"type": "vehicle.stoped"}}]}')
+    page.get_by_role("button", name="Save rules").click()
+    page.get_by_text("no analyser and no part of the engine emits", exact=False).wait_for(timeout=10_000)
+    page.locator("#event-types summary").click()
+    page.locator("#event-types code", has_text="zone.enter").wait_for(timeout=10_000)
+    problems.clear()  # the browser logs the deliberate 422s above as failed loads
     rules.fill('{"rules": [{"name": "any-face", "when": {"type": "face.seen"}}]}')
     page.get_by_role("button", name="Save rules").click()
     page.locator("#rules-errors").wait_for(state="detached", timeout=10_000)

@@ -15,17 +15,21 @@ This module is not an app: it may import every app that provides plug-ins (the
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ..rules import events as ev
+from ..rules.engine import Rule, RuleError
 from ..stream import recognition
-from ..stream.analysers import plugin_spec, registered_analysers, registered_filters
+from ..stream.analysers import analyser_event_types, analyser_spec, plugin_spec, registered_analysers, registered_filters
 from ..stream.config import CameraConfig, CameraConfigError
 from ..stream.pipeline import CameraPipeline, RunSummary
-from . import cabin, redact, retail, watchlist
+from . import cabin, crowd, redact, retail, traffic, watchlist
 
 # every module that registers a plug-in; Ray workers import these by name in their own process
-PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchlist, redact, retail, cabin))
+PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchlist, redact, traffic, crowd, retail, cabin))
 
 
 def check_plugins(config: CameraConfig) -> None:
@@ -43,6 +47,72 @@ def check_plugins(config: CameraConfig) -> None:
     names = {name for name, _ in config.plugin_sections()}
     if "retail" in names:  # face-free cameras are refused when created, not only when they start
         retail.check_face_free(config, "retail")
+
+
+# --------------------------------------------------------------------------- event types
+@dataclass(frozen=True, slots=True)
+class EventType:
+    """An event type someone can emit: the engine, or a registered analyser."""
+
+    type: str
+    source: str  # "engine" or the analyser's name
+    meaning: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"type": self.type, "source": self.source, "meaning": self.meaning}
+
+
+def known_event_types() -> dict[str, EventType]:
+    """Every event type the engine or a registered analyser can emit, by name.
+
+    Why: a rule on a type nobody emits (`vehicle.stoped`, or an analyser that is not
+    installed) is accepted silently and can never fire; the rule editor refuses it
+    with this list instead.
+    """
+    out = {t: EventType(t, "engine", meaning) for t, meaning in ev.ENGINE_EVENTS.items()}
+    for etype, (analyser, meaning) in analyser_event_types().items():
+        out.setdefault(etype, EventType(etype, analyser, meaning))
+    return dict(sorted(out.items()))
+
+
+def camera_event_types(config: CameraConfig) -> set[str]:
+    """The event types one camera, as configured, can emit."""
+    types = {ev.CAMERA_DOWN, ev.CAMERA_UP, ev.ALERT}
+    if config.output.face_seen == "per_track":
+        types |= {ev.FACE_SEEN, ev.TRACK_START, ev.TRACK_END}
+    if config.zones:
+        types |= {ev.ZONE_ENTER, ev.ZONE_EXIT}
+        if any(z.dwell_s is not None for z in config.zones):
+            types.add(ev.ZONE_DWELL)
+    if config.lines:
+        types.add(ev.LINE_CROSS)
+    for name, _ in config.plugin_sections():
+        spec = analyser_spec(name)
+        if spec is not None:
+            types |= set(spec.emits)
+    return types
+
+
+def check_rule_event_types(rules: Sequence[Rule], cameras: Sequence[CameraConfig] = ()) -> list[str]:
+    """Refuse rules on event types nobody can emit; return warnings for types no configured camera emits.
+
+    An exact type must be known; a glob (`zone.*`) must match at least one known
+    type. Raises `RuleError` naming the rule and listing the known types.
+    """
+    known = known_event_types()
+    emitted = set().union(*(camera_event_types(c) for c in cameras)) if cameras else set()
+    warnings: list[str] = []
+    for rule in rules:
+        patterns = [rule.when.type] if isinstance(rule.when.type, str) else list(rule.when.type)
+        for pat in patterns:
+            hits = [t for t in known if fnmatch.fnmatchcase(t, pat)]
+            if not hits:
+                raise RuleError(f"rule {rule.name!r}: no analyser and no part of the engine emits event type "
+                                f"{pat!r}; known types: {', '.join(known)}")
+            if not any(h in emitted for h in hits):
+                where = "no camera is configured" if not cameras else "no configured camera emits it"
+                warnings.append(f"rule {rule.name!r}: {pat!r} exists but {where} (it fires once a camera does)")
+    return warnings
 
 
 def build_pipeline(config: CameraConfig, **kwargs: Any) -> CameraPipeline:
@@ -69,4 +139,5 @@ def run_cameras_on_ray(configs: Sequence[CameraConfig], **kwargs: Any) -> list[d
     return _run(configs, plugin_modules=PLUGIN_MODULES, **kwargs)
 
 
-__all__ = ["PLUGIN_MODULES", "build_pipeline", "check_plugins", "run_camera", "run_cameras_on_ray"]
+__all__ = ["PLUGIN_MODULES", "EventType", "build_pipeline", "camera_event_types", "check_plugins",
+           "check_rule_event_types", "known_event_types", "run_camera", "run_cameras_on_ray"]

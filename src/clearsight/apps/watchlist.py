@@ -54,7 +54,8 @@ def _watchlist(config: WatchlistConfig, ctx: PluginContext) -> WatchlistAnalyser
 
 
 register_analyser("watchlist", _watchlist, WatchlistConfig,
-                  description="Alert once per track when a face is an identity on the watchlist.")
+                  description="Alert once per track when a face is an identity on the watchlist.",
+                  emits={WATCHLIST_MATCH: "A face track matched an identity on the watchlist, once per track."})
 
 
 __all__ = ["WatchlistAnalyser"]

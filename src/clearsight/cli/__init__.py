@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import typer
 
-from . import dms, effects, faces, gallery, models, server, stream
+from . import crowd, dms, effects, faces, gallery, liveness, models, server, stream
 from .common import ClearsightGroup
 
 Command = tuple[str, Callable[..., None]]
@@ -31,6 +31,7 @@ app = typer.Typer(
 COMMANDS: tuple[Command, ...] = (
     ("detect", faces.detect),
     ("verify", faces.verify),
+    ("liveness", liveness.liveness),
     ("models", models.models),
     ("enrol", gallery.enrol),
     ("search", gallery.search),
@@ -40,6 +41,7 @@ COMMANDS: tuple[Command, ...] = (
     ("dms", dms.dms),
     ("effects", effects.effects),
     ("build-models", models.build_models),
+    ("count", crowd.count),
 )
 
 # Spellings of 0.1 that scripts may still call: hidden from --help, marked deprecated.

@@ -19,8 +19,9 @@ def detect(
     detector: Annotated[Optional[str], typer.Option(help="mediapipe | centerface | dlib-hog")] = None,
     mesh: Annotated[bool, typer.Option(help="also fit the 478-point face mesh")] = False,
     quality: Annotated[bool, typer.Option(help="report a quality assessment per face")] = False,
+    liveness: Annotated[bool, typer.Option(help="also the passive liveness score per face")] = False,
 ) -> None:
-    """Find faces: box, score, five landmarks (and optionally mesh and quality)."""
+    """Find faces: box, score, five landmarks (and optionally mesh, quality and liveness)."""
     quiet_runtimes()
     from ..face.pipeline import FacePipeline
     from ..io import load_image, save_image
@@ -28,11 +29,17 @@ def detect(
     from ..vision.quality import assess_quality
 
     pipe = FacePipeline(detector=detector)
+    live_model = None
+    if liveness:
+        from ..face.liveness import PassiveLiveness
+
+        live_model = PassiveLiveness()
     last_error: ClearsightError | None = None
     for path in images:
         try:
             rgb = load_image(path)
-            faces = pipe.detect(rgb, mesh=mesh)
+            faces = pipe.detect(rgb, mesh=mesh or liveness)
+            lives = [live_model.check(rgb, f) for f in faces] if live_model is not None else []
         except ClearsightError as exc:  # one bad file must not hide the others' faces
             echo_error(exc)
             last_error = exc
@@ -42,6 +49,11 @@ def detect(
             rec = f.to_dict()
             if quality:
                 rec["quality"] = assess_quality(rgb, f, pipe.settings).to_dict()
+            if lives:
+                lv = lives[faces.index(f)].to_dict()
+                rec["liveness"] = {k: lv[k] for k in ("live_score", "is_live", "method", "models")}
+            if not mesh:
+                rec.pop("mesh_points", None)
             records.append(rec)
         if as_json:
             typer.echo(json.dumps({"image": str(path), "width": rgb.shape[1], "height": rgb.shape[0], "faces": records}))
@@ -53,6 +65,8 @@ def detect(
                 if quality:
                     q = rec["quality"]
                     line += f"  quality {q['score']:.2f} {'ok' if q['passed'] else ', '.join(q['reasons'])}"
+                if "liveness" in rec:
+                    line += f"  live {rec['liveness']['live_score']:.2f}"
                 typer.echo(line)
         if draw is not None:
             out = draw / path.name if (len(images) > 1 or draw.is_dir()) else draw

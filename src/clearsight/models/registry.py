@@ -186,12 +186,25 @@ SPECS: tuple[ModelSpec, ...] = (
         input={"window": [64, 128], "color": "BGR", "runtime": "opencv"},
         notes="Dalal-Triggs HOG pedestrian detector; the floor for person counting",
     ),
+    ModelSpec(
+        name="liveness-print-lr",
+        task="face-liveness",
+        source="clearsight",
+        module="clearsight",
+        file="face/liveness_classifier.json",
+        sha256="9d869c5d8dd1307e9063898eb4bb7d3042018202d718589ee939f69ff8db8729",
+        licence="project's own weights; trained on NUAA Photograph Imposter DB (research/evaluation data, no licence stated)",
+        input={"features": "clearsight.face.liveness.cue_names()", "runtime": "numpy"},
+        notes="logistic regression over the antispoof/liveness logits and texture cues, frame and crop models; "
+        "trained by bench/train_liveness.py on NUAA subjects 0001-0008 (printed-photo attacks only)",
+    ),
 )
 
 # Feature areas contribute their own specs (a module-level `SPECS` tuple), so one
 # registry lists every model without this file importing heavy code.
 _SPEC_MODULES = (
     "clearsight.models.dlib_onnx",
+    "clearsight.models.csrnet",
     "clearsight.models.human",
     "clearsight.apps.effects.models",
     "clearsight.apps.dms.models",

@@ -36,6 +36,20 @@ EVENT_TYPES = (
     LINE_CROSS, CAMERA_DOWN, CAMERA_UP, ALERT,
 )
 
+# what the engine itself emits (analysers declare theirs when they register); docs/events.md mirrors this
+ENGINE_EVENTS: dict[str, str] = {
+    FACE_SEEN: "A new face track (face detectors; once per track).",
+    TRACK_START: "A new track of a person, vehicle or other object (non-face detectors; once per track).",
+    TRACK_END: "A track was last seen `track.lost_s` seconds ago (or the stream ended).",
+    ZONE_ENTER: "A track's anchor point entered a zone.",
+    ZONE_EXIT: "A track left a zone (with the stay's `duration_s`).",
+    ZONE_DWELL: "A track stayed in a zone longer than the zone's `dwell_s` (once per stay).",
+    LINE_CROSS: "A track crossed a line (with its `direction`).",
+    CAMERA_DOWN: "The source stopped delivering frames (the engine reconnects).",
+    CAMERA_UP: "The source delivers frames again.",
+    ALERT: "A rule fired (rules may match alerts of other rules).",
+}
+
 
 def make_event(
     type: str,

@@ -28,6 +28,8 @@ from .sessions import SessionPool
 if TYPE_CHECKING:  # imported where first used: the service starts before models, video or cameras load
     from ..apps.dms.live import LiveSession
     from ..apps.effects.pipeline import Effects
+    from ..face.liveness import PassiveLiveness
+    from ..face.liveness_session import LivenessSession
     from ..face.pipeline import FacePipeline
     from ..gallery import Gallery
     from ..stream.hub import CameraHub
@@ -38,6 +40,8 @@ log = logging.getLogger("clearsight.server")
 DMS_SESSIONS = 16
 DMS_SESSIONS_PER_KEY = 4
 EFFECTS_SESSIONS = 8
+LIVENESS_SESSIONS = 16
+LIVENESS_SESSIONS_PER_KEY = 4
 SESSION_IDLE_S = 120.0
 
 
@@ -79,6 +83,15 @@ class ServiceState:
             close=lambda s: s.close(), max_total=EFFECTS_SESSIONS, idle_s=SESSION_IDLE_S, evict_oldest=True,
             noun="effects session",
         )
+        from ..face.liveness_session import LivenessSessionLimit, LivenessSessionNotFound
+
+        # a challenge lives at most its ttl (90 s by default); idle ones go sooner
+        self.liveness_sessions: SessionPool[LivenessSession] = SessionPool(
+            close=lambda s: s.close(), max_total=LIVENESS_SESSIONS, max_per_owner=LIVENESS_SESSIONS_PER_KEY,
+            idle_s=SESSION_IDLE_S, not_found=LivenessSessionNotFound, limit=LivenessSessionLimit,
+            noun="liveness session",
+        )
+        self._passive: PassiveLiveness | None = None
         self._pipeline: FacePipeline | None = None
         self._gallery: Gallery | None = None
         self._cameras: CameraHub | None = None
@@ -98,6 +111,16 @@ class ServiceState:
 
                 self._pipeline = FacePipeline(settings=self.settings.face)
             return self._pipeline
+
+    @property
+    def passive_liveness(self) -> PassiveLiveness:
+        """The passive liveness models (two small networks and the trained cues), shared by all sessions."""
+        with self._init_lock:
+            if self._passive is None:
+                from ..face.liveness import PassiveLiveness
+
+                self._passive = PassiveLiveness()
+            return self._passive
 
     @contextmanager
     def inference(self) -> Iterator[FacePipeline]:

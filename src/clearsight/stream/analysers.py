@@ -188,12 +188,15 @@ def register_analyser(name: str, factory: Callable[[C, PluginContext], Analyser]
                       description: str = "", emits: Mapping[str, str] | None = None) -> None:
     """Make `name` (a section of the camera file) build `factory(section, context)`.
 
+    `emits` names every event type the analyser can emit, with one line on what it
+    means: the rule editor and `PUT /v1/rules` accept only types someone can emit.
     Registering a name again replaces it (an app module imported twice, a test
     double); a name cannot be both an analyser and a filter.
     """
     if name in _FILTERS:
         raise InputError(f"{name!r} is already registered as a frame filter")
-    _ANALYSERS[name] = PluginSpec(name, "analyser", config_model, factory, description, dict(emits or {}))  # type: ignore[arg-type]
+    _ANALYSERS[name] = PluginSpec(name, "analyser", config_model, factory, description,  # type: ignore[arg-type]
+                                  dict(emits or {}))
 
 
 def register_filter(name: str, factory: Callable[[C, PluginContext], FrameFilter], config_model: type[C], *,

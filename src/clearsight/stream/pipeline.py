@@ -148,6 +148,7 @@ class CameraPipeline:
         self._stop = threading.Event()
         self.summary = RunSummary(self.name)
         self._outputs: list[AnalyserOutput] = [EMPTY_OUTPUT] * len(self.analysers)  # the latest, per analyser
+        self._started: dict[int, tuple[float, str]] = {}  # track id -> (first seen, label): for `track.end`
         self.running = False
         self._active_source: VideoSource | None = None
 
@@ -210,7 +211,7 @@ class CameraPipeline:
         seen: set[int] = set()
         last_tracks: list[Tracked] = []
         every_n = self.config.detect.every_n
-        anchor = "bottom" if self.detector.label == "person" else "center"
+        anchor = "center" if self.detector.label == "face" else "bottom"  # feet for people and vehicles
         t_start = time.perf_counter()
         self.running = True
         last_t = time.time()
@@ -294,6 +295,7 @@ class CameraPipeline:
         return summary
 
     def _track_started(self, frame: Frame, tr: Tracked) -> None:
+        self._started[tr.track_id] = (frame.time, tr.obs.label)
         if self.config.output.face_seen != "per_track":
             return
         etype = ev.FACE_SEEN if tr.obs.label == "face" else ev.TRACK_START
@@ -303,6 +305,10 @@ class CameraPipeline:
 
     def _end_tracks(self, ended: list[int], monitor: GeometryMonitor, t: float) -> None:
         for tid in ended:
+            started = self._started.pop(tid, None)
+            if started is not None and self.config.output.face_seen == "per_track":
+                self.emit(ev.make_event(ev.TRACK_END, self.name, t, (tid,), None, label=started[1],
+                                        duration_s=round(max(0.0, t - started[0]), 3)))
             for etype, data in monitor.end_track(tid, t):
                 self.emit(ev.make_event(etype, self.name, t, (tid,), None, **data))
             for a in self.analysers:

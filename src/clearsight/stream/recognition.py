@@ -274,7 +274,8 @@ def _recognition(config: RecognizeConfig, ctx: PluginContext) -> RecognitionAnal
 
 
 register_analyser("recognize", _recognition, RecognizeConfig,
-                  description="Identify each face track once against the gallery (purpose `recognize_purpose`).")
+                  description="Identify each face track once against the gallery (purpose `recognize_purpose`).",
+                  emits={ev.IDENTITY: "A face track was identified against the gallery (or found unknown), once per track."})
 
 
 __all__ = ["Decision", "GalleryIdentifier", "Identifier", "MemoryIdentifier", "RecognitionAnalyser", "TrackRecognizer"]

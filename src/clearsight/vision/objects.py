@@ -51,6 +51,19 @@ TRUCK = COCO_CLASSES.index("truck")
 TRAFFIC_LIGHT = COCO_CLASSES.index("traffic light")
 STOP_SIGN = COCO_CLASSES.index("stop sign")
 VEHICLES: tuple[str, ...] = ("bicycle", "car", "motorcycle", "bus", "truck")
+PEOPLE_AND_VEHICLES: tuple[str, ...] = ("person", *VEHICLES)
+# Classes one physical object is often given in turn: the detectors call a small
+# vehicle car in one frame (or tile) and truck in the next. Duplicate suppression
+# and tracking treat a group as one kind of object; labels not listed are their own group.
+CLASS_GROUPS: dict[str, str] = {
+    "person": "person",
+    "bicycle": "two-wheeler", "motorcycle": "two-wheeler",
+    "car": "vehicle", "bus": "vehicle", "truck": "vehicle",
+}
+
+
+def class_group(label: str) -> str:
+    return CLASS_GROUPS.get(label, label)
 
 
 # Measured choices per purpose (bench/objects.py): detection quality (TUD-Campus
@@ -165,6 +178,24 @@ def nms_per_class(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, io
     keep = np.asarray(keep, dtype=np.int64).reshape(-1)
     keep = keep[np.argsort(-scores[keep], kind="stable")]
     return keep[:max_out]
+
+
+def merge_duplicates(detections: Sequence[Detection], iou: float, by_group: bool = True) -> list[Detection]:
+    """NMS over detections of one class group (`CLASS_GROUPS`), best score kept with its label.
+
+    Per-class NMS keeps a car box and a truck box on the same vehicle: on NGSIM
+    (tiled centernet, score 0.2) 197 of 216 false positives were such pairs, and
+    merging within the group lifted precision from 0.60 to 0.96 at the same recall.
+    A person on a bicycle keeps both boxes (different groups).
+    """
+    if not detections:
+        return []
+    boxes = np.array([d.box.as_xyxy() for d in detections], np.float64)
+    scores = np.array([d.score for d in detections], np.float64)
+    keys = [class_group(d.label) if by_group else d.label for d in detections]
+    ids = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    keep = nms_per_class(boxes, scores, np.array([ids[k] for k in keys]), iou, len(detections))
+    return [detections[i] for i in keep]
 
 
 def _class_filter(classes: Iterable[str] | None) -> set[int] | None:
@@ -345,10 +376,14 @@ class TiledDetector:
     counted twice. Costs (1 + rows*cols) inferences per frame.
     """
 
-    def __init__(self, base: ObjectDetector, grid: tuple[int, int] = (2, 2), overlap: float = 0.25, nms_iou: float = 0.45) -> None:
+    def __init__(self, base: ObjectDetector, grid: tuple[int, int] = (2, 2), overlap: float = 0.25, nms_iou: float = 0.45,
+                 full_frame: bool = True, merge_groups: bool = False) -> None:
         if grid[0] < 1 or grid[1] < 1 or not 0 <= overlap < 1:
             raise InputError("grid must be >= 1x1 and overlap in [0, 1)")
         self.base, self.grid, self.overlap, self.nms_iou = base, grid, float(overlap), float(nms_iou)
+        # full_frame=False: tiles only (SAHI's "sliced prediction" without the standard pass),
+        # for scenes where nothing is larger than a tile; merge_groups: see merge_duplicates
+        self.full_frame, self.merge_groups = bool(full_frame), bool(merge_groups)
         self.name = f"{base.name}+tiles{grid[0]}x{grid[1]}"
 
     def tiles(self, h: int, w: int) -> list[tuple[int, int, int, int]]:
@@ -364,7 +399,7 @@ class TiledDetector:
     def detect(self, rgb: np.ndarray, classes: Iterable[str] | None = None) -> list[Detection]:
         check_rgb(rgb)
         h, w = rgb.shape[:2]
-        dets = list(self.base.detect(rgb, classes))
+        dets = list(self.base.detect(rgb, classes)) if self.full_frame else []
         for x1, y1, x2, y2 in self.tiles(h, w):
             crop = np.ascontiguousarray(rgb[y1:y2, x1:x2])
             for d in self.base.detect(crop, classes):
@@ -377,6 +412,8 @@ class TiledDetector:
                 dets.append(Detection(BBox(b.x1 + x1, b.y1 + y1, b.x2 + x1, b.y2 + y1), d.score, d.label, d.class_id))
         if not dets:
             return []
+        if self.merge_groups:
+            return merge_duplicates(dets, self.nms_iou)
         boxes = np.array([d.box.as_xyxy() for d in dets])
         scores = np.array([d.score for d in dets])
         cls = np.array([d.class_id for d in dets])

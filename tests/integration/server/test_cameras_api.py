@@ -156,6 +156,26 @@ def test_bad_rules_are_422_with_the_field_and_keep_the_old_ones(live_service):
     assert [r["name"] for r in after] == ["crowd"] and after[0]["when"]["count"]["at_least"] == 3
 
 
+def test_rules_on_event_types_nobody_emits_are_refused_with_the_known_ones(live_service):
+    c, keys, _, _ = live_service
+    admin = keys["admin"]
+    before = c.get("/v1/rules", headers=admin).json()
+    types = {t["type"]: t for t in c.get("/v1/rules/event-types", headers=keys["operator"]).json()}
+    assert {"face.seen", "track.end", "zone.enter", "line.cross", "face.identified", "watchlist.match"} <= set(types)
+    assert types["watchlist.match"]["source"] == "watchlist" and types["zone.enter"]["source"] == "engine"
+    for bad in ("vehicle.stoped", "nosuch.*"):
+        body = _problem(c.put("/v1/rules", json={"rules": [{"name": "r", "when": {"type": bad}}]}, headers=admin),
+                        422, "invalid_rule")
+        assert bad in body["detail"] and "zone.enter" in body["detail"]  # the known types are listed
+    assert c.get("/v1/rules", headers=admin).json() == before  # refused: the old rules stay
+    ok = {"rules": [{"name": "zones", "when": {"type": "zone.*"}}, {"name": "lines", "when": {"type": "line.cross"}}]}
+    r = c.put("/v1/rules", json=ok, headers=admin)
+    assert r.status_code == 200, r.text
+    warned = " ".join(r.json()["warnings"])
+    assert "line.cross" in warned  # exists, but no camera here has a line
+    assert c.put("/v1/rules", json=before, headers=admin).status_code == 200
+
+
 def test_bad_cameras_are_refused_before_anything_runs(live_service, tmp_path):
     c, keys, _, settings = live_service
     admin = keys["admin"]

@@ -16,7 +16,6 @@ from clearsight.apps.retail.footfall import FootfallCounter
 from clearsight.io.video import ImageFolderSource
 from clearsight.rules.sinks import CallbackSink
 from clearsight.stream.config import CameraConfig
-from clearsight.stream.detectors import Observation
 from clearsight.stream.zones import Line
 from clearsight.types import BBox
 from tests.conftest import data_path
@@ -73,21 +72,6 @@ def test_footfall_on_tud_campus_against_ground_truth(tmp_path):
     assert [e for e in events if e.type == "retail.dwell" and e.data["zone"] == "pavement"]
 
 
-class CenterNetPeople:
-    """vision.objects' centernet as the person stage (a camera file will name it once the
-    object detectors are stream stages)."""
-
-    name, label = "centernet", "person"
-
-    def __init__(self) -> None:
-        from clearsight.vision.objects import create_object_detector
-
-        self._det = create_object_detector("centernet", min_score=0.3)
-
-    def detect(self, rgb):
-        return [Observation(d.box, d.score, "person") for d in self._det.detect(rgb, ["person"])]
-
-
 def test_queue_wait_on_a_composed_queue(shared_data):
     from clearsight.apps.retail.scenes import queue_scene
 
@@ -95,11 +79,12 @@ def test_queue_wait_on_a_composed_queue(shared_data):
     scene = queue_scene(shared_data, seed=2, duration_s=45, mean_arrival_s=5.0, mean_service_s=4.0, fps=2)
     truth = [b - a for a, b in scene.truth()]
     assert len(truth) >= 4
-    cfg = retail_camera(zones=[{"name": "till", "polygon": [list(p) for p in scene.zone]}],
+    cfg = retail_camera(detect={"detector": "centernet", "min_score": 0.3, "options": {"classes": ["person"]}},
+                        zones=[{"name": "till", "polygon": [list(p) for p in scene.zone]}],
                         output={"face_seen": "off", "snapshots": False},
                         analysers={"retail": {"queue": {"zone": "till", "window_s": 100, "every_s": 5}}})
     events = []
-    run_camera(cfg, source=scene.source(), detector=CenterNetPeople(), extra_sinks=[(CallbackSink(events.append), "all")])
+    run_camera(cfg, source=scene.source(), extra_sinks=[(CallbackSink(events.append), "all")])
     q = [e.data for e in events if e.type == "retail.queue"]
     assert len(q) == 8 and max(d["length"] for d in q) >= 2
     last = q[-1]

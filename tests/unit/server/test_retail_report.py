@@ -109,12 +109,15 @@ RETAIL_OK = {
     ({"watchlist": {"group": "banned"}}, "watchlist"),
     ({"recognize": {}}, "recognize"),
     ({"detect": {"detector": "mediapipe"}}, "person detector"),
+    ({"detect": {"detector": "centernet"}}, "finding objects"),
     ({"output": {"face_seen": "per_track"}}, "face_seen"),
     ({"redact": None}, "redact"),
     ({"redact": {"mode": "blur", "keep_consented": True}}, "keep_consented"),
 ])
 def test_retail_cameras_are_face_free(change, words):
     check_plugins(CameraConfig.model_validate(RETAIL_OK))
+    people = {"detector": "centernet", "options": {"classes": ["person"]}}
+    check_plugins(CameraConfig.model_validate({**RETAIL_OK, "detect": people}))
     with pytest.raises(FaceFreeError, match=words) as err:
         check_plugins(CameraConfig.model_validate({**RETAIL_OK, **change}))
     assert "face-free" in str(err.value)

@@ -28,11 +28,13 @@ class FaceFreeError(CameraConfigError):
     code = "not_face_free"
 
 
-def person_detector_label(name: str) -> str:
+def person_detector_label(name: str, options: dict | None = None) -> str:
+    """What the detection stage finds: "person" only for a person detector (an object detector
+    counts as one when its `classes` are just `person`)."""
     if name in FACE_DETECTORS:
         return "face"
     try:
-        return str(create_stage_detector(name).label)
+        return str(create_stage_detector(name, **(options or {})).label)
     except Exception:  # noqa: BLE001 - an unknown detector is refused elsewhere with its own message
         return "unknown"
 
@@ -46,10 +48,11 @@ def check_face_free(config: CameraConfig, app: str = "retail") -> None:
             raise FaceFreeError(f"{where}: remove the `{name}` section (no face recognition on {app} cameras)")
     if config.redact is not None and config.redact.keep_consented:
         raise FaceFreeError(f"{where}: `redact.keep_consented` identifies people; set it to false")
-    label = person_detector_label(config.detect.detector)
+    label = person_detector_label(config.detect.detector, config.detect.options)
     if label != "person":
-        raise FaceFreeError(f"{where}: `detect.detector` must be a person detector (e.g. opencv-hog-people), "
-                            f"not {config.detect.detector!r}")
+        raise FaceFreeError(f"{where}: `detect.detector` must be a person detector (e.g. centernet with "
+                            f"`options: {{classes: [person]}}`, or opencv-hog-people), not {config.detect.detector!r} "
+                            f"finding {label}s")
     if config.output.snapshots and config.output.face_seen == "per_track":
         raise FaceFreeError(f"{where}: per-track snapshots store unblurred crops of people; set `output.face_seen: off` "
                             "or `output.snapshots: false`")

@@ -50,9 +50,16 @@ class MilvusIndex:
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
         params = self._client.prepare_index_params()
         params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
-        self._client.create_collection(self.collection, schema=schema, index_params=params,
-                                       consistency_level="Strong")
-        self._client.load_collection(self.collection)
+        try:
+            self._client.create_collection(self.collection, schema=schema, index_params=params,
+                                           consistency_level="Strong")
+            self._client.load_collection(self.collection)
+        except Exception as exc:  # pymilvus raises MilvusException with a server-side reason
+            # milvus-lite 2.4 refuses some names mixing digits and letters with "internal error"
+            # (seen: 't0db3a88f1d'); say which collection, so the user can rename it
+            raise GalleryIndexError(f"Milvus at {self.uri} could not create collection {self.collection!r}: {exc}; "
+                                    "with milvus-lite, a name of letters and underscores avoids a known "
+                                    "name-parsing fault") from None
 
     def add(self, ids, vectors) -> None:  # noqa: ANN001
         ids, vectors = as_ids(ids), as_vectors(vectors, self.dim)

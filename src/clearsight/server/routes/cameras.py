@@ -24,6 +24,7 @@ from fastapi import APIRouter, Body, Depends, Path as PathParam, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from ...apps.compose import check_rule_event_types, known_event_types
 from ...errors import InputError
 from ...rules.engine import RuleSet
 from ...rules.events import iso_time
@@ -220,12 +221,39 @@ def get_rules(_: ApiKey = Depends(require(Permission.CAMERAS_READ)), hub: Camera
     return hub.rules
 
 
-@router.put("/rules", response_model=RuleSet)
+class SavedRules(RuleSet):
+    warnings: list[str] = Field(default_factory=list, description="Rules on event types that exist but that no "
+                                "configured camera emits yet (they fire once a camera does).")
+
+
+class EventTypeOut(BaseModel):
+    type: str
+    source: str = Field(description="`engine`, or the analyser that emits it")
+    meaning: str
+    cameras: list[str] = Field(description="Configured cameras that emit it now")
+
+
+@router.get("/rules/event-types", response_model=list[EventTypeOut])
+def get_event_types(_: ApiKey = Depends(require(Permission.CAMERAS_READ)),
+                    hub: CameraHub = Depends(get_hub)) -> list[EventTypeOut]:
+    """Every event type a rule may name: what the engine and the registered analysers emit."""
+    from ...apps.compose import camera_event_types
+
+    per_camera = {n: camera_event_types(hub.manager.config(n)) for n in hub.names()}
+    return [EventTypeOut(**t.to_dict(), cameras=sorted(n for n, types in per_camera.items() if t.type in types))
+            for t in known_event_types().values()]
+
+
+@router.put("/rules", response_model=SavedRules)
 def put_rules(
     rules: RuleSet = Body(..., examples=[{"rules": [{"name": "crowd", "when": {"type": "face.seen", "count": {"at_least": 3, "within_s": 10}}, "cooldown_s": 60}]}]),
     _: ApiKey = Depends(require(Permission.CAMERAS_WRITE)),
     hub: CameraHub = Depends(get_hub),
-) -> RuleSet:
+) -> SavedRules:
     """Replace the rules (validated first: a bad rule is a 422 naming the field, and
-    the old rules stay). Rule state (counts, cool-downs) starts afresh."""
-    return hub.set_rules(rules)
+    the old rules stay). A rule on an event type nobody can emit is refused with the
+    list of known types (`GET /v1/rules/event-types`); one on a type no configured
+    camera emits is kept, with a warning. Rule state (counts, cool-downs) starts afresh."""
+    warnings = check_rule_event_types(rules.rules, [hub.manager.config(n) for n in hub.names()])
+    saved = hub.set_rules(rules)
+    return SavedRules(rules=saved.rules, warnings=warnings)

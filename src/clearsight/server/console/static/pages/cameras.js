@@ -90,10 +90,8 @@
         list.prepend(eventRow(e, snap));
         while (list.children.length > 100) list.lastChild.remove();
       };
-      for (const type of ["face.seen", "track.start", "track.end", "face.identified", "watchlist.match", "zone.enter",
-        "zone.exit", "zone.dwell", "line.cross", "camera.down", "camera.up", "alert"]) {
-        es.addEventListener(type, onEvent);
-      }
+      // every type the engine or an analyser can emit (SSE names each message by its type)
+      for (const type of await eventTypeNames()) es.addEventListener(type, onEvent);
     }
     connect();
     cleanups.push(() => { closed = true; if (es) es.close(); });
@@ -170,6 +168,19 @@
     return form;
   }
 
+  // ------------------------------------------------------------- event types
+  let eventTypesCache = null;
+  async function eventTypes() {
+    if (!eventTypesCache) eventTypesCache = await api("GET", "/v1/rules/event-types");
+    return eventTypesCache;
+  }
+  async function eventTypeNames() {
+    try { return (await eventTypes()).map((t) => t.type); } catch (e) {
+      return ["face.seen", "track.start", "track.end", "zone.enter", "zone.exit", "zone.dwell", "line.cross",
+        "camera.down", "camera.up", "alert"];
+    }
+  }
+
   // ------------------------------------------------------------- rules editor
   async function rulesEditor() {
     const text = h("textarea", { id: "rules-text", rows: 12, spellcheck: "false", "aria-label": "Rules (JSON)" });
@@ -185,6 +196,13 @@
       text, errors, h("div", { class: "row" }, save));
     try {
       text.value = JSON.stringify(await api("GET", "/v1/rules"), null, 2);
+      const types = await eventTypes();
+      card.append(h("details", { id: "event-types" },
+        h("summary", {}, `Event types a rule may name (${types.length})`),
+        h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "type"), h("th", {}, "from"), h("th", {}, "meaning"),
+          h("th", {}, "cameras emitting it"))),
+        h("tbody", {}, types.map((t) => h("tr", {}, h("td", {}, h("code", {}, t.type)), h("td", {}, t.source),
+          h("td", {}, t.meaning), h("td", { class: "muted" }, t.cameras.join(", ") || "none yet")))))));
     } catch (err) { errors.append(errorBox(err)); }
     if (!can("cameras:write")) { text.readOnly = true; save.hidden = true; }
     save.addEventListener("click", async () => {
@@ -197,8 +215,13 @@
       const done = busy(save, "Saving…");
       try {
         const saved = await api("PUT", "/v1/rules", body);
+        const warnings = saved.warnings || [];
+        delete saved.warnings;
         text.value = JSON.stringify(saved, null, 2);
         toast(`Saved ${saved.rules.length} rule(s)`);
+        if (warnings.length) {
+          errors.append(h("ul", { class: "warning", id: "rules-warnings" }, warnings.map((w) => h("li", {}, w))));
+        }
       } catch (err) {
         errors.append(errorBox(err));
         const list = (err.problem && err.problem.errors) || [];
