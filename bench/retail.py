@@ -16,8 +16,8 @@ tracks, queue waiting time on composed queues, and frames per second at 720p.
 - fps: the whole retail camera (detection, tracking, retail analyser, the face
   redaction filter the face-free rule requires) on a 1280x720 clip.
 
-Detectors: the engine's `opencv-hog-people` (a camera file can name it today) and the
-COCO detectors of `vision.objects` through a small adapter (centernet, nanodet).
+Detectors: the engine's stages `opencv-hog-people` and the COCO object stages limited to
+people (`centernet`, `nanodet` with `options: {classes: [person]}`), as a camera file names them.
 
     .venv/bin/python bench/retail.py [--quick]
 """
@@ -41,33 +41,25 @@ from clearsight.apps.retail.scenes import queue_scene  # noqa: E402
 from clearsight.io.video import ImageFolderSource  # noqa: E402
 from clearsight.rules.sinks import CallbackSink  # noqa: E402
 from clearsight.stream.config import CameraConfig  # noqa: E402
-from clearsight.stream.detectors import Observation  # noqa: E402
 from clearsight.stream.zones import Line  # noqa: E402
 from clearsight.types import BBox  # noqa: E402
 
 LINES_X = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
-class ObjectStage:
-    """A `vision.objects` COCO detector as a person stage detector (until camera files can name them)."""
+def people(name: str, min_score: float) -> object:
+    """The engine's object stage limited to people: what `detect: {detector: NAME, min_score: S,
+    options: {classes: [person]}}` builds in a camera file."""
+    from clearsight.stream.detectors import create_stage_detector
 
-    label = "person"
-
-    def __init__(self, name: str, **options: object) -> None:
-        from clearsight.vision.objects import create_object_detector
-
-        self.name = name
-        self._det = create_object_detector(name, **options)
-
-    def detect(self, rgb: np.ndarray) -> list[Observation]:
-        return [Observation(d.box, d.score, "person") for d in self._det.detect(rgb, ["person"])]
+    return create_stage_detector(name, min_score=min_score, classes=["person"])
 
 
 def detectors(quick: bool) -> dict[str, object | None]:
-    out: dict[str, object | None] = {"opencv-hog-people": None, "centernet@0.3": ObjectStage("centernet", min_score=0.3)}
+    out: dict[str, object | None] = {"opencv-hog-people": None, "centernet@0.3": people("centernet", 0.3)}
     if not quick:
-        out["centernet@0.4"] = ObjectStage("centernet", min_score=0.4)
-        out["nanodet@0.3"] = ObjectStage("nanodet", min_score=0.3)
+        out["centernet@0.4"] = people("centernet", 0.4)
+        out["nanodet@0.3"] = people("nanodet", 0.3)
     return out
 
 
