@@ -26,11 +26,12 @@ from ..stream import recognition
 from ..stream.analysers import analyser_event_types, analyser_spec, plugin_spec, registered_analysers, registered_filters
 from ..stream.config import CameraConfig, CameraConfigError
 from ..stream.pipeline import CameraPipeline, RunSummary
-from . import crowd, redact, traffic, watchlist
+from . import cabin, crowd, redact, retail, traffic, watchlist
 from .plates import analyser as plates
 
 # every module that registers a plug-in; Ray workers import these by name in their own process
-PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchlist, redact, traffic, crowd, plates))
+PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchlist, redact, traffic, crowd, plates,
+                                                             retail, cabin))
 
 
 def check_plugins(config: CameraConfig) -> None:
@@ -45,6 +46,9 @@ def check_plugins(config: CameraConfig) -> None:
             spec.parse(section)
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             raise CameraConfigError(f"camera {config.name!r}: invalid {name!r} settings: {exc}") from None
+    names = {name for name, _ in config.plugin_sections()}
+    if "retail" in names:  # face-free cameras are refused when created, not only when they start
+        retail.check_face_free(config, "retail")
 
 
 # --------------------------------------------------------------------------- event types
