@@ -226,21 +226,31 @@ class OcrPlateReader:
         return OcrTrace(sort_reads(_dedupe(reads)), tuple(regions), tuple(rejected))
 
     def read_crop(self, plate_rgb: np.ndarray) -> PlateRead | None:
-        """A plate already cropped: recognise its text lines, keep the best format fit."""
+        """A plate already cropped: the registration is its tallest text line (state
+        names, slogans, stickers and dealer frames are smaller print), so lines are
+        ranked by height first; the recogniser alone reads the crop when no line is found."""
         check_image(plate_rgb)
         h, w = plate_rgb.shape[:2]
         bgr = np.ascontiguousarray(plate_rgb[:, :, ::-1])
-        candidates: list[tuple[str, float]] = [(t, c) for _, t, c in self._lines.lines(bgr)]
-        candidates.append(self._lines.read_line(bgr))
-        best: PlateRead | None = None
-        for raw, score in candidates:
+        lines = self._lines.lines(bgr)
+        candidates: list[tuple[float, str, float]] = []
+        for quad, raw, score in lines:
+            height = float(min(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2])))
+            candidates.append((height, raw, score))
+        if not candidates:
+            raw, score = self._lines.read_line(bgr)
+            candidates.append((float(h), raw, score))
+        tallest = max(c[0] for c in candidates)
+        best: tuple[float, PlateRead] | None = None
+        for height, raw, score in candidates:
             fit = format_fit(raw, self.country, allow_no_digit=True, in_photo=False)
             if fit is None:
                 continue
             conf = fit_confidence(score, fit)
-            if best is None or conf > best.confidence:
-                best = PlateRead(fit.text, conf, BBox(0, 0, w, h), fit.country)
-        return best
+            rank = conf * (height / tallest) ** 2
+            if best is None or rank > best[0]:
+                best = (rank, PlateRead(fit.text, conf, BBox(0, 0, w, h), fit.country))
+        return best[1] if best else None
 
 
 def _dedupe(reads: list[PlateRead]) -> list[PlateRead]:
