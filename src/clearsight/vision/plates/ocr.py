@@ -29,7 +29,7 @@ import numpy as np
 from ...models import resolve
 from ...types import BBox
 from .base import PlateRead, check_country, check_image, register_plate_reader, sort_reads
-from .formats import FormatMatch, match, match_any
+from .formats import FormatMatch, match, match_any, normalise
 
 _VEHICLES = ("car", "bus", "truck", "motorcycle")
 
@@ -241,6 +241,11 @@ class OcrPlateReader:
             raw, score = self._lines.read_line(bgr)
             candidates.append((float(h), raw, score))
         tallest = max(c[0] for c in candidates)
+        row = _main_row(lines, tallest)
+        if row is not None:  # the registration split in pieces by a gap, an emblem or a sticker
+            fit = format_fit(row[0], self.country, allow_no_digit=True, in_photo=False)
+            if fit is not None:
+                return PlateRead(fit.text, fit_confidence(row[1], fit), BBox(0, 0, w, h), fit.country)
         best: tuple[float, PlateRead] | None = None
         for height, raw, score in candidates:
             fit = format_fit(raw, self.country, allow_no_digit=True, in_photo=False)
@@ -251,6 +256,29 @@ class OcrPlateReader:
             if best is None or rank > best[0]:
                 best = (rank, PlateRead(fit.text, conf, BBox(0, 0, w, h), fit.country))
         return best[1] if best else None
+
+
+def _main_row(lines: list[tuple[np.ndarray, str, float]], tallest: float) -> tuple[str, float] | None:
+    """The tallest line joined with the lines of its row of similar height, left to right
+    (a US crop often reads as "832" + "AXV"); None when the row has a single line."""
+    if len(lines) < 2:
+        return None
+    heights = [float(min(np.linalg.norm(q[0] - q[3]), np.linalg.norm(q[1] - q[2]))) for q, _, _ in lines]
+    top = max(range(len(lines)), key=lambda i: heights[i])
+    cy = float(lines[top][0][:, 1].mean())
+    row = [i for i in range(len(lines)) if heights[i] >= 0.7 * tallest and abs(float(lines[i][0][:, 1].mean()) - cy) < 0.5 * tallest]
+    if len(row) < 2:
+        return None
+    row.sort(key=lambda i: float(lines[i][0][:, 0].min()))
+    text = normalise(lines[row[0]][1])
+    for prev, cur in zip(row, row[1:]):
+        piece = normalise(lines[cur][1])
+        # Overlapping boxes read the shared glyph twice ("7164" + "4HF"): keep it once.
+        overlap = float(lines[cur][0][:, 0].min()) < float(lines[prev][0][:, 0].max())
+        if overlap and text and piece and text[-1] == piece[0]:
+            piece = piece[1:]
+        text += piece
+    return text, float(np.mean([lines[i][2] for i in row]))
 
 
 def _dedupe(reads: list[PlateRead]) -> list[PlateRead]:
