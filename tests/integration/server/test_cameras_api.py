@@ -311,6 +311,11 @@ def test_every_example_camera_loads_in_the_service(tmp_path):
             cfg = load_camera(path)  # the CLI's loader: the file is valid as it is
             body = yaml.safe_load(path.read_text())  # what a user posts: the file itself ...
             body["source"] = str(cfg.source)  # ... with its clip where the service finds it
+            if str(cfg.source).startswith("webcam:"):
+                # a webcam is this machine's own device: the local CLI's, never a remote API user's
+                r = c.post("/v1/cameras", json=body, headers={"Authorization": f"Bearer {plain}"})
+                assert r.status_code == 403 and r.json()["code"] == "source_not_allowed", (path.name, r.text)
+                continue
             if not (isinstance(cfg.source, str) and "://" in cfg.source) and not Path(str(cfg.source)).exists():
                 pytest.skip(f"shared test data not found: {cfg.source}")
             r = c.post("/v1/cameras", json=body, headers={"Authorization": f"Bearer {plain}"})
