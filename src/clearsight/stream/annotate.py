@@ -43,8 +43,9 @@ class Annotator:
                 draw_polygon(out, [ln.a, ln.b], LINE_COLOUR, thick + 1, closed=False)
         labels = _labels_by_track(o.labels for o in outputs)
         for tr in tracks:
+            cls = [] if tr.label == "face" else [tr.label]  # the voted class of people and vehicles
             draw_box(out, tr.box, TRACK_COLOURS[tr.track_id % len(TRACK_COLOURS)], thick,
-                     track_label(tr.track_id, labels.get(tr.track_id, ())))
+                     track_label(tr.track_id, [*cls, *labels.get(tr.track_id, ())]))
         for o in outputs:
             for overlay in o.overlays:
                 _draw_overlay(out, overlay, thick)
