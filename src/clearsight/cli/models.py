@@ -77,7 +77,9 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 s.spec.task,
                 s.spec.source,
                 f"{s.size / 1e6:.1f} MB" if s.size else "-",
-                "OK" if s.checksum_ok else (SETUP_RUNNING if pending(s) else f"FAIL {s.problem}"),
+                "OK" if s.checksum_ok else (SETUP_RUNNING if pending(s) else
+                                            "opt-in: not installed" if s.spec.optional and s.path is None
+                                            else f"FAIL {s.problem}"),
                 s.spec.licence,
             )
             for s in rows
@@ -85,7 +87,7 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     )
     if building:
         typer.echo(f"\n{SETUP_RUNNING}: the converted models are being built; run `clearsight models` again when it is done.")
-    if not all(s.checksum_ok for s in rows):
+    if not all(s.checksum_ok or (s.spec.optional and s.path is None) for s in rows):
         raise typer.Exit(3)
 
 

@@ -38,6 +38,8 @@ class ModelSpec:
     module: str | None = None  # import name when it differs from the distribution
     input: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
+    # opt-in: installed only by an extra (e.g. a licence the default must not carry); its absence is no fault
+    optional: bool = False
     # kind "built": "module:function" of `build(dest: Path) -> None`, run (offline, from
     # installed packages) the first time the model is resolved and not yet built.
     builder: str | None = None
@@ -334,7 +336,9 @@ def status(specs: Iterable[ModelSpec] | None = None) -> list[ModelStatus]:
         try:
             path, digest = _digest(spec)
         except Exception as exc:  # report, never crash, a listing
-            out.append(ModelStatus(spec, None, None, False, str(exc)))
+            problem = f"opt-in, not installed ({spec.notes or exc})" if spec.optional and isinstance(
+                exc, ModelNotFoundError) else str(exc)
+            out.append(ModelStatus(spec, None, None, False, problem))
             continue
         ok = digest == spec.sha256
         problem = "" if ok else f"sha256 {digest[:12]}... differs from the registry"

@@ -89,5 +89,6 @@ SPECS: tuple[ModelSpec, ...] = (
         licence="AGPL-3.0 (model metadata: Ultralytics YOLOv8s-seg); opt-in only, never a default",
         input={"shape": [1, 3, 640, 640], "dtype": "float16", "color": "RGB", "runtime": "onnxruntime"},
         notes="plate detector for any country; install the `plates-agpl` extra to use the `platedet` reader",
+        optional=True,
     ),
 )
