@@ -39,6 +39,7 @@ all in the measurement.
   derivative smoothed over the same window (a finite difference of a moving average).
 
     .venv/bin/python bench/traffic.py [--quick] [--only detection tracking rules]
+    CLEARSIGHT_THREADS=2 .venv/bin/python bench/traffic.py --only speed    # 720p fps on both cores
 
 Timings: wall-clock on a 2-core machine shared with other work, and, for the 720p speed,
 also frames per CPU-second of the benchmark process with one inference thread (what one
@@ -81,6 +82,9 @@ DETECTOR_CONFIGS: dict[str, tuple[str, dict]] = {
     "centernet, 3x3 tiles + frame": ("centernet", {"tiles": [3, 3]}),
 }
 QUICK_CONFIGS = ("centernet, whole frame (today)", "centernet, 2x2 tiles + frame")
+# thresholds detection_tables() chose on NGSIM frames 1-88 (2026-12-03): `--only speed` reuses them
+TUNED_THRESHOLDS = {"centernet, whole frame (today)": 0.25, "centernet, 2x2 tiles only": 0.12,
+                    "centernet, 2x2 tiles + frame": 0.15}
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.10, 0.51, 0.025))
 TARGET_PRECISION = 0.80
 
@@ -589,7 +593,8 @@ def rules_tables(quick: bool = False) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="two detector configurations only")
-    ap.add_argument("--only", nargs="*", default=None, help="detection tracking rules")
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="detection tracking rules, or speed (720p fps alone, at the recorded tuned thresholds)")
     ap.add_argument("--speed", nargs="*", default=["centernet, 2x2 tiles only"],
                     help="configurations (besides today's and 2x2 tiles + frame) measured on 720p")
     a = ap.parse_args()
@@ -598,6 +603,8 @@ def main() -> None:
         chosen = detection_tables(a.quick)
         speed_table({k: v for k, v in chosen.items() if k in QUICK_CONFIGS or k in a.speed})
         print(f"(detection: {time.perf_counter() - t0:.0f} s)", flush=True)
+    if a.only is not None and "speed" in a.only:
+        speed_table({name: (*DETECTOR_CONFIGS[name], thr) for name, thr in TUNED_THRESHOLDS.items()})
     if a.only is None or "tracking" in a.only:
         t0 = time.perf_counter()
         tracking_tables()

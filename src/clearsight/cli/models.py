@@ -63,6 +63,7 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                     "checksum_ok": s.checksum_ok,
                     "sha256": s.spec.sha256,
                     "licence": s.spec.licence,
+                    "optional": s.spec.optional,
                     "problem": f"{SETUP_RUNNING}: {s.problem}" if pending(s) else s.problem,
                 }
                 for s in rows

@@ -139,6 +139,8 @@ class ModelOut(BaseModel):
     size: int | None
     checksum_ok: bool
     problem: str | None = None
+    optional: bool = Field(default=False, description="Opt-in (installed by an extra, e.g. for its licence): "
+                           "absent from a default install by design")
 
 
 class HealthOut(BaseModel):

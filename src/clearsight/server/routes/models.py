@@ -31,6 +31,7 @@ def _status() -> list[ModelOut]:
                 size=s.size,
                 checksum_ok=s.checksum_ok,
                 problem=s.problem or None,
+                optional=s.spec.optional,
             )
             for s in status()
         ]

@@ -419,7 +419,9 @@ pages.models = async function () {
       h("tbody", {}, rows.map((m) => h("tr", {},
         h("td", { class: "mono" }, m.name), h("td", {}, m.task), h("td", { class: "mono" }, m.source),
         h("td", {}, m.size ? `${(m.size / 1e6).toFixed(1)} MB` : "—"),
-        h("td", {}, m.checksum_ok ? h("span", { class: "badge ok" }, "OK") : h("span", { class: "badge bad", title: m.problem || "" }, "missing / bad")),
+        h("td", {}, m.checksum_ok ? h("span", { class: "badge ok" }, "OK")
+          : m.optional && !m.size ? h("span", { class: "badge", title: m.problem || "" }, "opt-in, not installed")
+            : h("span", { class: "badge bad", title: m.problem || "" }, "missing / bad")),
         h("td", {}, m.licence)))))));
   } catch (err) { out.replaceChildren(errorBox(err)); }
   const state = ready ? h("p", {}, h("span", { class: `badge ${ready.ready ? "ok" : "warn"}` }, ready.ready ? "Ready" : "Loading models"),
