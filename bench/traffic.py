@@ -228,7 +228,7 @@ def speed_table(configs: dict[str, tuple[str, dict, float]], every_n: int = 3, f
         rows.append((name, thr, f"every {every_n}", s.frames, round(s.fps, 1), round(cpu_fps, 1),
                      round(1000 * st.get("detect", 0) / n_det), round(1000 * st.get("track", 0) / n_det, 1), s.tracks,
                      "yes" if min(s.fps, cpu_fps) >= 10 else ("yes (CPU time)" if cpu_fps >= 10 else "no")))
-    table(("configuration", "score thr", "detection", "frames", "fps wall-clock (shared machine)",
+    table(("configuration", "score thr", "detection", "frames", "fps wall-clock",
            "fps from CPU time (one core)", "ms per detection (wall)", "ms per tracker update", "tracks", ">= 10 fps"), rows,
           "Vehicle detection + class-aware tracking on 720p (NGSIM frames scaled to 1280x720), whole camera pipeline")
 
