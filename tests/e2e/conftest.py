@@ -31,6 +31,20 @@ CHROME_ARGS = [
 ]
 
 
+def fake_camera_args(y4m: Path) -> list[str]:
+    """Chromium flags that make a real clip (y4m) the webcam and grant it without a prompt."""
+    return [*CHROME_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={y4m}"]
+
+
+def sign_in(page, base: str, key: str) -> None:  # noqa: ANN001 - a Playwright Page
+    """Open the console and sign in with `key`, as a user does; returns once the nav shows."""
+    page.goto(base + "/")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#nav").wait_for(state="visible")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

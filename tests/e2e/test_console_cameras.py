@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import data_path
+from tests.e2e.conftest import sign_in
 from tests.e2e.test_console import _shot
 
 pytestmark = pytest.mark.e2e
@@ -27,10 +28,7 @@ def test_cameras_page(server, browser):
     page.on("request", lambda r: offsite.append(r.url) if not r.url.startswith((base, "data:", "blob:")) else None)
     page.on("dialog", lambda d: d.accept())
 
-    page.goto(base + "/")
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    page.locator("#nav").wait_for(state="visible")
+    sign_in(page, base, key)
     page.get_by_role("link", name="Cameras").click()
     page.get_by_role("button", name="Add a camera").click()
     form = page.locator("#camera-form")

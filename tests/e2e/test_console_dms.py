@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import data_path
-from tests.e2e.conftest import chromium_or_skip
+from tests.e2e.conftest import chromium_or_skip, fake_camera_args, sign_in
 from tests.live_server import write_y4m
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -31,17 +31,14 @@ def test_dms_page_with_a_fake_camera(live_server, tmp_path):
     write_y4m(y4m, clip, Y4M_FPS)
     video = write_video(bank, Scenario("short", (("road", 1.0), ("closed", 0.6))), 10, tmp_path / "drive.mp4")
 
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}"]
+    args = fake_camera_args(y4m)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=args, headless=True)
         page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
         problems: list[str] = []
         page.on("pageerror", lambda e: problems.append(str(e)))
         # reached from the console's nav like any page
-        page.goto(base + "/")
-        page.get_by_label("API key").fill(key)
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, base, key)
         page.get_by_role("link", name="Driver monitoring").click()
         page.wait_for_url("**/dms.html")
         assert page.locator("#dms-key").is_hidden()  # the console's sign-in carried over

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.conftest import sign_in
 from tests.e2e.test_console import _shot
 from tests.live_server import service_with_key
 from tests.unit.server.test_retail_report import day_events
@@ -30,10 +31,7 @@ def test_retail_page(browser, tmp_path):
         page.on("pageerror", lambda e: problems.append(str(e)))
         offsite: list[str] = []
         page.on("request", lambda r: offsite.append(r.url) if not r.url.startswith((base, "data:", "blob:")) else None)
-        page.goto(base + "/")
-        page.get_by_label("API key").fill(key)
-        page.get_by_role("button", name="Sign in").click()
-        page.locator("#nav").wait_for(state="visible")
+        sign_in(page, base, key)
         page.get_by_role("link", name="Retail").click()
         page.locator("#rt-date").fill("2026-03-14")
         page.get_by_role("button", name="Show").click()

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import data_path
+from tests.e2e.conftest import sign_in
 from tests.e2e.test_console import _shot
 from tests.live_server import running_app
 
@@ -61,10 +62,7 @@ def test_traffic_page(traffic_service, browser):
     page.on("request", lambda r: offsite.append(r.url) if not r.url.startswith((base, "data:", "blob:")) else None)
     page.on("dialog", lambda d: d.accept())
 
-    page.goto(base + "/")
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    page.locator("#nav").wait_for(state="visible")
+    sign_in(page, base, key)
     page.get_by_role("link", name="Traffic").click()
 
     # counts per class from traffic.crossing events; incidents with their snapshot, not per-track speeds
