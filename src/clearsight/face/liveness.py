@@ -97,17 +97,8 @@ def liveness_crop(rgb: np.ndarray, face: Face, size: int) -> np.ndarray:
         x1, y1, x2, y2 = xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()
     else:
         x1, y1, x2, y2 = face.box.as_xyxy()
-    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
-    half = max(x2 - x1, y2 - y1) * BOX_SCALE / 2.0
-    if half < 4:
-        raise InputError("face too small for the liveness check")
-    bx1, by1, bx2, by2 = (int(round(v)) for v in (cx - half, cy - half, cx + half, cy + half))
-    h, w = rgb.shape[:2]
-    pad = max(0, -bx1, -by1, bx2 - w, by2 - h)
-    src = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0) if pad else rgb
-    cut = src[by1 + pad : by2 + pad, bx1 + pad : bx2 + pad]
-    interp = cv2.INTER_AREA if cut.shape[0] > size else cv2.INTER_LINEAR
-    return cv2.resize(cut, (size, size), interpolation=interp).astype(np.float32) / 255.0
+    square = _square_resized(rgb, (x1, y1, x2, y2), BOX_SCALE, size, cv2.BORDER_CONSTANT)
+    return square.astype(np.float32) / 255.0
 
 
 # --------------------------------------------------------------------- cues
@@ -123,6 +114,15 @@ _FFT_BANDS = 8
 
 def square_crop_u8(rgb: np.ndarray, box: tuple[float, float, float, float], scale: float, size: int) -> np.ndarray:
     """Square crop around a box (grown `scale` times), edge-replicated outside the image, area-resampled."""
+    return _square_resized(rgb, box, scale, size, cv2.BORDER_REPLICATE)
+
+
+def _square_resized(rgb: np.ndarray, box: tuple[float, float, float, float], scale: float, size: int,
+                    border: int) -> np.ndarray:
+    """The square around `box` grown `scale` times, padded with `border` outside the image, at `size` px.
+
+    The networks keep the zero padding their scores were calibrated with (`liveness_crop`); the cues read
+    replicated edges, so a black band never looks like a paper edge (`square_crop_u8`)."""
     x1, y1, x2, y2 = box
     cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
     half = max(x2 - x1, y2 - y1) * scale / 2.0
@@ -131,7 +131,7 @@ def square_crop_u8(rgb: np.ndarray, box: tuple[float, float, float, float], scal
     bx1, by1, bx2, by2 = (int(round(v)) for v in (cx - half, cy - half, cx + half, cy + half))
     h, w = rgb.shape[:2]
     pad = max(0, -bx1, -by1, bx2 - w, by2 - h)
-    src = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE) if pad else rgb
+    src = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, border, value=0) if pad else rgb
     cut = src[by1 + pad : by2 + pad, bx1 + pad : bx2 + pad]
     interp = cv2.INTER_AREA if cut.shape[0] > size else cv2.INTER_LINEAR
     return cv2.resize(np.ascontiguousarray(cut), (size, size), interpolation=interp)
