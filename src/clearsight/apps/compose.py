@@ -35,8 +35,10 @@ PLUGIN_MODULES: tuple[str, ...] = tuple(m.__name__ for m in (recognition, watchl
 
 
 def check_plugins(config: CameraConfig) -> None:
-    """Refuse a camera whose plug-in sections no registered plug-in provides, or whose extra
-    `analysers` sections fail their plug-in's schema (the service calls this when a camera is created)."""
+    """Refuse a camera whose plug-in sections no registered plug-in provides, whose extra
+    `analysers` sections fail their plug-in's schema, or that breaks a plug-in's camera rule
+    (the service calls this when a camera is created)."""
+    specs = []
     for name, section in config.plugin_sections():
         spec = plugin_spec(name)
         if spec is None:
@@ -46,9 +48,10 @@ def check_plugins(config: CameraConfig) -> None:
             spec.parse(section)
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             raise CameraConfigError(f"camera {config.name!r}: invalid {name!r} settings: {exc}") from None
-    names = {name for name, _ in config.plugin_sections()}
-    if "retail" in names:  # face-free cameras are refused when created, not only when they start
-        retail.check_face_free(config, "retail")
+        specs.append(spec)
+    for spec in specs:  # rules a plug-in imposes on the whole camera (retail: face-free), once all sections parse
+        if spec.check_camera is not None:
+            spec.check_camera(config)
 
 
 # --------------------------------------------------------------------------- event types

@@ -175,6 +175,8 @@ class PluginSpec(Generic[C, P]):
     factory: Callable[[C, PluginContext], P]
     description: str = ""
     emits: Mapping[str, str] = field(default_factory=dict)  # event type -> what it means (docs, rule editor)
+    # a rule on the whole camera the plug-in imposes (e.g. retail: face-free), checked when a camera is created
+    check_camera: Callable[[CameraConfig], None] | None = None
 
     def parse(self, section: object) -> C:
         return section if isinstance(section, self.config_model) else self.config_model.model_validate(section)
@@ -185,18 +187,21 @@ _FILTERS: dict[str, PluginSpec[BaseModel, FrameFilter]] = {}
 
 
 def register_analyser(name: str, factory: Callable[[C, PluginContext], Analyser], config_model: type[C], *,
-                      description: str = "", emits: Mapping[str, str] | None = None) -> None:
+                      description: str = "", emits: Mapping[str, str] | None = None,
+                      check_camera: Callable[[CameraConfig], None] | None = None) -> None:
     """Make `name` (a section of the camera file) build `factory(section, context)`.
 
     `emits` names every event type the analyser can emit, with one line on what it
     means: the rule editor and `PUT /v1/rules` accept only types someone can emit.
+    `check_camera(config)` raises when the rest of the camera breaks a rule of the
+    plug-in (retail refuses recognition); it runs when a camera is created.
     Registering a name again replaces it (an app module imported twice, a test
     double); a name cannot be both an analyser and a filter.
     """
     if name in _FILTERS:
         raise InputError(f"{name!r} is already registered as a frame filter")
     _ANALYSERS[name] = PluginSpec(name, "analyser", config_model, factory, description,  # type: ignore[arg-type]
-                                  dict(emits or {}))
+                                  dict(emits or {}), check_camera)
 
 
 def register_filter(name: str, factory: Callable[[C, PluginContext], FrameFilter], config_model: type[C], *,

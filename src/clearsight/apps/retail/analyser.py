@@ -216,5 +216,6 @@ def _retail(config: RetailConfig, ctx: PluginContext) -> RetailAnalyser:
 
 
 register_analyser("retail", _retail, RetailConfig, emits=EMITS,
-                  description="Footfall per entrance, dwell per zone, heatmaps and queue waits, from anonymous people.")
+                  description="Footfall per entrance, dwell per zone, heatmaps and queue waits, from anonymous people.",
+                  check_camera=lambda camera: check_face_free(camera, "retail"))
 
