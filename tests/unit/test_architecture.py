@@ -65,3 +65,61 @@ def test_no_import_cycle_between_top_level_areas():
 def test_the_cycle_finder_finds_cycles():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+# -- the shape of issue 13, as checks on the source --------------------------------------
+PKG = REPO / "src" / "clearsight"
+
+
+def _sources() -> dict[str, str]:
+    return {str(p.relative_to(PKG)): p.read_text() for p in sorted(PKG.rglob("*.py"))}
+
+
+def _calls_and_imports(text: str) -> set[str]:
+    """Dotted names the module calls or imports (`cv2.VideoCapture`, `sqlite3`), inside functions too."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            names.add(f"{node.value.id}.{node.attr}")
+    return names
+
+
+def test_routes_stay_thin():
+    """No file in server/routes over 300 lines: the domain work lives in its area."""
+    sizes = {p.name: len(p.read_text().splitlines()) for p in (PKG / "server" / "routes").glob("*.py")}
+    assert sizes and {n: s for n, s in sizes.items() if s > 300} == {}
+
+
+def test_one_persistence_no_raw_sqlite3_or_json_file_stores():
+    """Every table goes through db/; the old key file and camera/rule JSON files are only
+    read once, by the data-dir upgrade."""
+    sources = _sources()
+    raw = [m for m, t in sources.items() if {"sqlite3"} & _calls_and_imports(t)]
+    assert raw == ["db/legacy.py"]
+    old_layout = [m for m, t in sources.items() if ("keys.sqlite" in t or "rules.json" in t)]
+    assert old_layout == ["db/legacy.py"]
+
+
+def test_one_video_reader_and_one_writer():
+    """Frames come in through io.video and go out through io.writer, for every command and app."""
+    containers = {"cv2.VideoCapture", "cv2.VideoWriter", "av.open"}
+    users = [m for m, t in _sources().items() if containers & _calls_and_imports(t)]
+    assert users == ["io/video.py", "io/writer.py"]
+
+
+def test_dead_code_stays_gone():
+    from clearsight.apps.effects.stickers import Stickers
+    from clearsight.gallery.protection import KeyRing
+    from clearsight.models import human
+    from clearsight.server import auth
+    from clearsight.stream import manager
+
+    gone = [(auth, "token_from_headers"), (manager, "mjpeg_frames_async"), (manager.CameraManager, "statuses"),
+            (human, "built_path"), (KeyRing, "active_key"), (Stickers, "placements")]
+    assert [f"{getattr(o, '__name__', o)}.{n}" for o, n in gone if hasattr(o, n)] == []

@@ -3,35 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 
 from ..errors import ClearsightError, InputError
 from .common import echo_error, fail, quiet_runtimes
 
 
-def _video_frames(path: Path, max_seconds: float):
-    import cv2
+def _video_frames(path: Path, max_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
+    """(seconds from the clip's start, rgb) for the first `max_seconds`, read through io.video."""
+    from ..io.video import FileSource
 
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise InputError(f"cannot read video {path}")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    i = 0
-    try:
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
+    with FileSource(path) as clip:
+        t0: float | None = None
+        for frame in clip:
+            t0 = frame.pts if t0 is None else t0
+            if frame.pts - t0 > max_seconds:
                 break
-            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 or i / fps
-            if t > max_seconds:
-                break
-            yield t, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            i += 1
-    finally:
-        cap.release()
+            yield frame.pts - t0, frame.image
 
 
 def liveness(

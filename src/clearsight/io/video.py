@@ -20,6 +20,7 @@ Why this shape:
 from __future__ import annotations
 
 import collections
+import io
 import re
 import threading
 import time
@@ -27,7 +28,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, BinaryIO, Generic, Literal, TypeVar
 
 import numpy as np
 
@@ -170,28 +171,32 @@ class _Reader(ABC):
 
 
 class _PyAVReader(_Reader):
-    def __init__(self, uri: str, *, timeout_s: float = 5.0, options: dict[str, str] | None = None) -> None:
+    """`uri` is a path or URL, or an open binary file (`label` then names it in errors)."""
+
+    def __init__(self, uri: str | BinaryIO, *, timeout_s: float = 5.0, options: dict[str, str] | None = None,
+                 label: str | None = None) -> None:
         import av
 
         opts: dict[str, str] = {}
-        if uri.startswith(("rtsp://", "rtsps://")):
+        if isinstance(uri, str) and uri.startswith(("rtsp://", "rtsps://")):
             opts.update({"rtsp_transport": "tcp", "timeout": str(int(timeout_s * 1e6))})
-        elif uri.startswith(("http://", "https://", "tcp://")):
+        elif isinstance(uri, str) and uri.startswith(("http://", "https://", "tcp://")):
             opts.update({"timeout": str(int(timeout_s * 1e6)), "reconnect": "0"})
         opts.update(options or {})
+        label = label or repr(uri)
         try:
             self._container = av.open(uri, options=opts, timeout=timeout_s)
         except (av.FFmpegError, OSError) as exc:
-            raise VideoSourceError(f"cannot open video {uri!r}: {exc}") from exc
+            raise VideoSourceError(f"cannot open video {label}: {exc}") from exc
         if not self._container.streams.video:
             self._container.close()
-            raise VideoSourceError(f"{uri!r} has no video stream")
+            raise VideoSourceError(f"{label} has no video stream")
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps = float(rate) if rate else None
         self.frames_total = int(self._stream.frames or 0) or None
-        self.uri = uri
+        self.uri = label
 
     def read(self) -> Iterator[tuple[np.ndarray, float | None]]:
         import av
@@ -202,7 +207,7 @@ class _PyAVReader(_Reader):
                 pts = float(frame.pts * tb) if (frame.pts is not None and tb) else None
                 yield frame.to_ndarray(format="rgb24"), pts
         except av.FFmpegError as exc:
-            raise VideoSourceError(f"error decoding {self.uri!r}: {exc}") from exc
+            raise VideoSourceError(f"error decoding {self.uri}: {exc}") from exc
 
     def close(self) -> None:
         try:
@@ -347,6 +352,43 @@ class FileSource(VideoSource):
             if not self.loop or self.stats.decoded == 0:
                 return
             offset = last_pts + 1.0 / fps
+
+
+class MemorySource(VideoSource):
+    """A video held in memory (an upload), decoded without touching the disk, so no
+    error can name a server path. Frames are timed by the container, like a file's."""
+
+    def __init__(self, data: bytes, *, name: str = "upload", start_time: float | None = None) -> None:
+        super().__init__(name)
+        self._data = data
+        self.start_time = start_time
+        reader = self._open()
+        self.fps = reader.fps
+        self.frames_total = getattr(reader, "frames_total", None)
+        reader.close()
+
+    def _open(self) -> _Reader:
+        try:
+            return _PyAVReader(io.BytesIO(self._data), label=f"the {self.name}")
+        except VideoSourceError as exc:
+            if "no video stream" in str(exc):
+                raise
+            raise VideoSourceError(f"cannot open the {self.name} as a video") from None
+
+    def frames(self) -> Iterator[Frame]:
+        t0 = self.start_time if self.start_time is not None else time.time()
+        fps = self.fps or 25.0
+        reader = self._open()
+        try:
+            for index, (rgb, pts) in enumerate(reader.read()):
+                pts = pts if pts is not None else index / fps
+                self.stats.decoded += 1
+                self.stats.delivered += 1
+                if self.size is None:
+                    self.size = (rgb.shape[1], rgb.shape[0])
+                yield Frame(rgb, index, pts, t0 + pts, self.name)
+        finally:
+            reader.close()
 
 
 class ImageFolderSource(VideoSource):
@@ -591,6 +633,7 @@ __all__ = [
     "FrameQueue",
     "ImageFolderSource",
     "LiveSource",
+    "MemorySource",
     "SourceStats",
     "SourceUnavailableError",
     "VideoSource",

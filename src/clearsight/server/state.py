@@ -238,6 +238,7 @@ class ServiceState:
             hub.close()
         self.dms_sessions.close()
         self.effects_sessions.close()
+        self.liveness_sessions.close()
         with self._init_lock:
             plates, self._plates = self._plates, None
         if plates is not None:

@@ -212,18 +212,12 @@ def drowsy_scenario() -> Scenario:
 
 def write_video(bank: FrameBank, scenario: Scenario, fps: int, path: str | Path) -> Path:
     """Encode a scenario as a video file (for the CLI and for people to look at)."""
-    import av
+    from ...io.writer import VideoWriter
 
     path = Path(path)
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264" if path.suffix == ".mp4" else "mpeg4", rate=fps)
-        first = next(iter(bank.frames.values()))
-        s.width, s.height, s.pix_fmt = first.shape[1], first.shape[0], "yuv420p"
+    with VideoWriter(path, fps, codec="libx264" if path.suffix == ".mp4" else "mpeg4") as writer:
         for rgb, _t, _state in bank.frames_of(scenario, fps):
-            for p in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
+            writer.write(rgb)
     return path
 
 

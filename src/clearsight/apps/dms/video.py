@@ -10,7 +10,6 @@ name a server path.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from ...io.video import FileSource, VideoSource, VideoSourceError, open_source
+from ...io.video import FileSource, MemorySource, VideoSource, open_source
 from ...io.writer import VideoWriter
 from ...settings import DmsSettings
 from ...types import Event
@@ -50,32 +49,9 @@ def timed_frames(source: VideoSource) -> Iterator[TimedFrame]:
         yield frame.image, frame.pts - t0, source.fps or 25.0
 
 
-def _upload_frames(data: bytes) -> Iterator[TimedFrame]:
-    """The bytes of an upload, decoded in memory (io.video reads paths and URLs only)."""
-    import av
-
-    try:
-        container = av.open(io.BytesIO(data))
-    except Exception:  # noqa: BLE001 - PyAV raises many types for "not a video"
-        raise VideoSourceError("cannot open the upload as a video") from None
-    with container:
-        if not container.streams.video:
-            raise VideoSourceError("the upload has no video stream")
-        stream = container.streams.video[0]
-        fps = float(stream.average_rate or 25)
-        t0 = None
-        for i, frame in enumerate(container.decode(stream)):
-            t = float(frame.time) if frame.time is not None else i / fps
-            t0 = t if t0 is None else t0
-            yield frame.to_ndarray(format="rgb24"), t - t0, fps
-
-
 def file_frames(source: Path | bytes) -> Iterator[TimedFrame]:
     """(rgb, timestamp s, fps) from a video file, or from the bytes of an upload."""
-    if isinstance(source, bytes):
-        yield from _upload_frames(source)
-        return
-    with FileSource(source) as video:
+    with MemorySource(source) if isinstance(source, bytes) else FileSource(source) as video:
         yield from timed_frames(video)
 
 

@@ -13,29 +13,26 @@ from ..schemas import ModelOut
 
 router = APIRouter(prefix="/v1", tags=["models"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
-_cache: dict[str, list[ModelOut]] = {}
-
 
 def _status() -> list[ModelOut]:
-    # Hashing every weight file costs seconds; the files only change when the
-    # software does, so one check per process is the honest answer.
-    if "rows" not in _cache:
-        _cache["rows"] = [
-            ModelOut(
-                name=s.spec.name,
-                task=s.spec.task,
-                source=s.spec.source,
-                kind=s.spec.kind,
-                licence=s.spec.licence,
-                sha256=s.spec.sha256,
-                size=s.size,
-                checksum_ok=s.checksum_ok,
-                problem=s.problem or None,
-                optional=s.spec.optional,
-            )
-            for s in status()
-        ]
-    return _cache["rows"]
+    # Read afresh each time: the service builds converted models on first use, and the
+    # setup may finish after the service started. The registry caches each file's
+    # checksum by its size and mtime, so only a changed file is hashed again.
+    return [
+        ModelOut(
+            name=s.spec.name,
+            task=s.spec.task,
+            source=s.spec.source,
+            kind=s.spec.kind,
+            licence=s.spec.licence,
+            sha256=s.spec.sha256,
+            size=s.size,
+            checksum_ok=s.checksum_ok,
+            problem=s.problem or None,
+            optional=s.spec.optional,
+        )
+        for s in status()
+    ]
 
 
 @router.get("/models", response_model=list[ModelOut])
