@@ -92,8 +92,9 @@ def test_tickets_never_reach_the_access_log(make_client, caplog):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/v1/detect"), ("POST", "/v1/effects"), ("POST", "/v1/dms/analyse"), ("POST", "/v1/identities"),
-     ("PUT", "/v1/rules"), ("POST", "/v1/dms/sessions")],
+    [("POST", "/v1/detect"), ("POST", "/v1/embed"), ("POST", "/v1/verify"), ("POST", "/v1/search"),
+     ("POST", "/v1/identities/someone/faces"), ("POST", "/v1/effects"), ("POST", "/v1/dms/analyse"),
+     ("POST", "/v1/identities"), ("PUT", "/v1/rules"), ("POST", "/v1/dms/sessions")],
 )
 def test_json_1000_levels_deep_is_a_400_problem(client_and_key, assert_problem, method, path):
     c, key = client_and_key
