@@ -302,7 +302,7 @@ class Gallery:
         templates that passed are then committed in one transaction. If none passes, or
         there is no consent to enrol under, nothing is created and the first refusal is
         raised (ConsentRequiredError, NoFaceError, QualityRejectedError, ...); each
-        refusal is audited as by `enroll`. Photos refused next to accepted ones are
+        refusal is audited as by `enrol`. Photos refused next to accepted ones are
         reported in the outcomes."""
         actor = audit_log.require_actor(actor)
         name, attrs = self._identity_fields(display_name, attributes)
