@@ -24,8 +24,10 @@ def test_events_url_is_resolved_in_one_place(tmp_path, monkeypatch):
 
 
 def test_every_user_facing_setting_is_described():
-    from clearsight.settings import DmsSettings, GallerySettings, ServerSettings
+    """Every section of the settings, and every model nested in one (allow-list rules, rate limits...)."""
+    from clearsight import settings
+    from tests.unit.stream.test_config_descriptions import _walk
 
-    for model in (DmsSettings, GallerySettings, ServerSettings):
-        missing = [n for n, f in model.model_fields.items() if not f.description]
-        assert not missing, f"{model.__name__}: {missing}"
+    for name in settings.__all__:
+        missing = {m.__name__: names for m, names in _walk(getattr(settings, name)).items() if names}
+        assert not missing, f"{name}: {missing}"
