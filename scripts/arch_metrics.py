@@ -110,6 +110,14 @@ def _mutable(value: ast.expr | None) -> bool:
     return False
 
 
+def _is_app_state(node: ast.expr) -> bool:
+    """`app.state` or `<anything>.app.state`."""
+    if not (isinstance(node, ast.Attribute) and node.attr == "state"):
+        return False
+    owner = node.value
+    return (isinstance(owner, ast.Name) and owner.id == "app") or (isinstance(owner, ast.Attribute) and owner.attr == "app")
+
+
 def state(src: Path) -> dict[str, list[str]]:
     """Where the code keeps things that change while it runs.
 
@@ -122,10 +130,11 @@ def state(src: Path) -> dict[str, list[str]]:
         rel = str(p.relative_to(src))
         tree = ast.parse(p.read_text())
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
-                    and node.value.attr == "state" and isinstance(node.value.value, ast.Name)
-                    and node.value.value.id == "app"):
+            if isinstance(node, ast.Attribute) and _is_app_state(node.value):
                 out["app.state attributes"].append(f"app.state.{node.attr}")
+            elif (isinstance(node, ast.Call) and getattr(node.func, "id", None) in {"getattr", "setattr"}
+                  and len(node.args) >= 2 and _is_app_state(node.args[0]) and isinstance(node.args[1], ast.Constant)):
+                out["app.state attributes"].append(f"app.state.{node.args[1].value}")
             elif isinstance(node, ast.Global):
                 out["global rebinding"] += [f"{rel}:{n}" for n in node.names]
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

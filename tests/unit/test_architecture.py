@@ -123,3 +123,16 @@ def test_dead_code_stays_gone():
     gone = [(auth, "token_from_headers"), (manager, "mjpeg_frames_async"), (manager.CameraManager, "statuses"),
             (human, "built_path"), (KeyRing, "active_key"), (Stickers, "placements")]
     assert [f"{getattr(o, '__name__', o)}.{n}" for o, n in gone if hasattr(o, n)] == []
+
+
+def test_retention_uses_the_gallerys_public_api_only():
+    import ast
+
+    tree = ast.parse((PKG / "gallery" / "retention.py").read_text())
+    private = [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr.startswith("_")]
+    assert private == []
+
+
+def test_one_mjpeg_generator():
+    makers = [m for m, t in _sources().items() if "Content-Type: image/jpeg" in t]
+    assert makers == ["stream/manager.py"]

@@ -157,3 +157,24 @@ def test_a_second_person_beside_the_user_fails_the_session():
     ch = ActiveChallenge(("blink",), "n", 0.0, ChallengeConfig(steps=1))
     st = ch.feed(measure(found[0].points, rgb.shape[1], rgb.shape[0], faces=faces_in_view(found)), 0.1, "n")
     assert st.status == "failed" and "more than one face" in st.reasons[0]
+
+
+def test_cli_runs_the_challenge_on_a_clip_read_through_io_video(tmp_path):
+    """`clearsight liveness --video`: the clip's own timestamps are the clock (the singer
+    opens his mouth, then turns, from ~3.3 s); a missing clip is one clear line, exit 2."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from clearsight.cli import app
+
+    clip = data_path("faces", "face_recognition_examples", "examples", "short_hamilton_clip.mp4")
+    runner = CliRunner()
+    r = runner.invoke(app, ["liveness", "--video", str(clip), "--steps", "open_mouth,turn_right", "--max-seconds",
+                            "6", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["passed"] and all(FIRST / 30 - 0.1 <= s["at_s"] <= LAST / 30 for s in out["steps"]), out
+    assert out["frames"] <= 6 * 30 + 1
+    r = runner.invoke(app, ["liveness", "--video", str(tmp_path / "missing.mp4"), "--steps", "blink"])
+    assert r.exit_code == 2 and "missing.mp4" in r.output and "Traceback" not in r.output
