@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +24,7 @@ def make_engine(url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> 
     """
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
+    _private_file(url)
     engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -41,6 +44,23 @@ def make_engine(url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> 
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _private_file(url: str) -> None:
+    """The database file is 0600 whatever the umask of the process (a Python caller has
+    not set the CLI's 077); SQLite gives its -wal and -shm files the database's mode.
+    An existing file is tightened, as the data dir is."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite reports the missing folder itself
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is an empty database
+    try:
+        path.chmod(0o600)
+    except PermissionError:  # someone else's file: theirs to protect
+        pass
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

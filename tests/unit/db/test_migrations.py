@@ -76,6 +76,31 @@ def test_sqlite_connections_get_wal_busy_timeout_and_secure_delete(tmp_path):
         engine.dispose()
 
 
+def test_sqlite_files_are_private_whatever_the_umask(tmp_path):
+    """Issue 19 item 3: a Python caller has not set the CLI's umask 077; the database and
+    its WAL are still 0600, and an existing file is tightened."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        (tmp_path / "old.db").write_bytes(b"")
+        os.chmod(tmp_path / "old.db", 0o644)
+        for name in ("new.db", "old.db"):
+            engine = make_engine(f"sqlite:///{tmp_path / name}")
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql("CREATE TABLE t (x TEXT)")
+                    conn.exec_driver_sql("INSERT INTO t VALUES ('a')")
+                files = sorted(tmp_path.glob(name + "*"))
+                assert {f.name for f in files} >= {name, name + "-wal"}
+                assert {f.name: oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {f.name: "0o600" for f in files}
+            finally:
+                engine.dispose()
+    finally:
+        os.umask(old)
+
+
 def _upgrade_to(engine, database: str, revision: str) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
