@@ -7,6 +7,7 @@ under TYPE_CHECKING too: a lazy upward import is still a dependency.
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -71,11 +72,13 @@ def test_the_cycle_finder_finds_cycles():
 PKG = REPO / "src" / "clearsight"
 
 
+@functools.cache
 def _sources() -> dict[str, str]:
     return {str(p.relative_to(PKG)): p.read_text() for p in sorted(PKG.rglob("*.py"))}
 
 
-def _calls_and_imports(text: str) -> set[str]:
+@functools.cache
+def _calls_and_imports(text: str) -> frozenset[str]:
     """Dotted names the module calls or imports (`cv2.VideoCapture`, `sqlite3`), inside functions too."""
     import ast
 
@@ -87,7 +90,7 @@ def _calls_and_imports(text: str) -> set[str]:
             names.update(f"{node.module}.{a.name}" for a in node.names)
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             names.add(f"{node.value.id}.{node.attr}")
-    return names
+    return frozenset(names)
 
 
 def test_routes_stay_thin():
