@@ -346,7 +346,7 @@ class FacePay:
         with self._sessions() as s:
             row = s.get(FacePayGateRow, str(gate_id))
             if row is None:
-                raise NotFoundError(f"no gate {gate_id!r}: register it first (POST /v1/facepay/gates)")
+                raise NotFoundError(f"no gate {gate_id!r}: register it first")
             return Gate(row.id, row.station, row.direction, as_utc(row.created_at))
 
     def gates(self) -> list[Gate]:
