@@ -375,8 +375,8 @@ class FacePay:
         gate = self.gate(gate_id)
         if not isinstance(image, (bytes, bytearray)) or not image:
             raise InputError("the gate frame is required (JPEG or PNG bytes)")
-        digest = request_hash("passage", gate.id, bytes(image))
-        found = self._passage_by_key(key, digest)
+        frame = request_hash(bytes(image))
+        found = self._passage_by_key(key, request_hash("passage", gate.id, frame))
         if found is not None:
             return found
         from ...io import load_image
@@ -384,12 +384,16 @@ class FacePay:
         rgb = load_image(bytes(image))
         decision = self.decider.decide(rgb, actor=f"gate:{gate.id}")
         snapshot = self._snapshot(rgb) if self.fs.keep_snapshots else None
-        return self.record_passage(gate.id, decision, key, digest, snapshot=snapshot, now=now)
+        return self.record_passage(gate.id, decision, key, frame, snapshot=snapshot, now=now)
 
-    def record_passage(self, gate_id: str, decision: GateDecision, idempotency_key: str, digest: str, *,
+    def record_passage(self, gate_id: str, decision: GateDecision, idempotency_key: str, frame: str, *,
                        snapshot: bytes | None = None, now: datetime | None = None) -> Passage:
-        """Store one gate decision and its consequences (journey, ledger) in one transaction."""
+        """Store one gate decision and its consequences (journey, ledger) in one transaction.
+
+        `frame` identifies the request's frame (its hash): with the gate it is what a
+        replayed key must carry again."""
         key = _key(idempotency_key)
+        digest = request_hash("passage", str(gate_id), frame)
         at = _utc(now)
         found = self._passage_by_key(key, digest)
         if found is not None:
@@ -585,7 +589,7 @@ class FacePay:
             FacePayEntryRow.txn_id == fare.id, FacePayEntryRow.account_id == acc)).scalar() or 0)
         done = sum(self._refunded(s, fare.id, acc))
         left = charged - done
-        amount = left if amount is None else _amount(amount, "a refund", maximum=max(left, 1))
+        amount = left if amount is None else _amount(amount, "a refund", maximum=self.fs.max_balance)
         if left <= 0 or amount > left:
             raise InsufficientBalanceError(f"fare {txn_id} has {max(left, 0)} minor units left to refund")
         account = s.get(FacePayAccountRow, acc)
