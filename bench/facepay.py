@@ -214,7 +214,9 @@ def latency_table(args: argparse.Namespace, pipe, g, probes: list[str]) -> None:
     print(f"  {need} riders in {time.perf_counter() - t0:.0f} s", flush=True)
     from clearsight.apps.facepay import FacePay
 
-    FacePay.open(g.settings, gallery=g).housekeeping()  # what a running service does: statistics refreshed
+    fp = FacePay.open(g.settings, gallery=g)
+    fp.housekeeping()  # what a running service does: statistics refreshed
+    fp.close()
     decider = GateDecider(g, g.settings.facepay, pipeline=pipe)
     ms, search_ms = [], []
     for x in probes[:args.latency_probes]:
