@@ -40,9 +40,10 @@ def enrol(
     as_json: JsonOpt = False,
 ) -> None:
     """Enrol a rider: identity, facepay consent, faces and account; prints the rider's key once."""
+    data = [_read(p) for p in photos]
     fp = _open()
     try:
-        e = fp.enrol_rider(name, [p.read_bytes() for p in photos], actor=actor, external_id=external_id)
+        e = fp.enrol_rider(name, data, actor=actor, external_id=external_id)
         if top_up:
             fp.top_up(e.rider.id, top_up, actor=actor, memo="at enrolment")
         rider = fp.rider(e.rider.id)
@@ -123,12 +124,7 @@ def passage(
     as_json: JsonOpt = False,
 ) -> None:
     """Decide one gate frame, as a gate would: open and start or end a journey, or refuse."""
-    from ..errors import InputError
-
-    try:
-        data = image.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {image}: {exc.strerror}") from None
+    data = _read(image)
     fp = _open()
     try:
         p = fp.passage(gate, data, idempotency_key or str(uuid.uuid4()))
@@ -213,6 +209,15 @@ def housekeeping(actor: ActorOpt = "system:facepay", as_json: JsonOpt = False) -
     """Close overdue journeys at the capped fare; delete snapshots past the dispute window."""
     _with(lambda fp: fp.housekeeping(actor=actor).to_dict(), as_json,
           lambda fp, h: f"{h['journeys_capped']} journeys capped, {h['snapshots_deleted']} snapshots deleted")
+
+
+def _read(path: Path) -> bytes:
+    from ..errors import InputError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _with(action: Callable[[FacePay], Any], as_json: bool, human: Callable[[FacePay, Any], str]) -> None:
