@@ -57,6 +57,9 @@ class Permission(str, Enum):
     PLATES_SEARCH = "plates:search"  # past plate reads and their crops (personal data: audited)
     HOTLISTS_READ = "plates:hotlists_read"  # hot-lists, their plates and legal basis
     HOTLISTS_WRITE = "plates:hotlists_write"  # create, change, delete hot-lists (audited)
+    FACEPAY_READ = "facepay:read"  # riders, balances, journeys, passages, the ledger, reports
+    FACEPAY_WRITE = "facepay:write"  # enrol riders, top up, gates, refunds, disputes, erasure (audited)
+    FACEPAY_GATE = "facepay:gate"  # a gate submits passages: identifies riders and moves money
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -75,12 +78,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PLATES_SEARCH,
             Permission.HOTLISTS_READ,
             Permission.HOTLISTS_WRITE,
+            Permission.FACEPAY_READ,
+            Permission.FACEPAY_WRITE,
+            Permission.FACEPAY_GATE,
         }
     ),
     # Reviews consents, the audit trail and what the cameras reported; never runs a face through a model.
     Role.AUDITOR: frozenset(
         {Permission.AUDIT_READ, Permission.IDENTITIES_READ, Permission.MODELS_READ, Permission.EVENTS_READ,
-         Permission.HOTLISTS_READ}
+         Permission.HOTLISTS_READ, Permission.FACEPAY_READ}
     ),
     Role.CLIENT: frozenset({Permission.ANALYZE, Permission.VERIFY_IDENTITY, Permission.MODELS_READ}),
 }

@@ -28,6 +28,7 @@ from .sessions import SessionPool
 if TYPE_CHECKING:  # imported where first used: the service starts before models, video or cameras load
     from ..apps.dms.live import LiveSession
     from ..apps.effects.pipeline import Effects
+    from ..apps.facepay import FacePay
     from ..apps.plates.store import PlateStore
     from ..face.liveness import PassiveLiveness
     from ..face.liveness_session import LivenessSession
@@ -97,6 +98,7 @@ class ServiceState:
         self._gallery: Gallery | None = None
         self._cameras: CameraHub | None = None
         self._plates: PlateStore | None = None
+        self._facepay: FacePay | None = None
         self.plate_inference = threading.Lock()  # one plate read at a time: the readers use every core
         self._init_lock = threading.RLock()
         # dlib's network and MediaPipe's graph keep per-call state: one inference at a
@@ -170,6 +172,21 @@ class ServiceState:
                 self._plates = PlateStore.open(self.settings)
             return self._plates
 
+    # -- face-pay -----------------------------------------------------------
+    @property
+    def facepay(self) -> FacePay:
+        """Face-pay (riders, gates, ledger), opened on first use; its gate decisions share
+        this service's pipeline, gallery, liveness models and inference lock."""
+        with self._init_lock:
+            if self._facepay is None:
+                from ..apps.facepay import FacePay, GateDecider
+
+                fs = self.settings.facepay
+                decider = GateDecider(self.gallery, fs, pipeline=self.pipeline,
+                                      liveness=lambda: self.passive_liveness, inference=lambda: self._inference)
+                self._facepay = FacePay.open(self.settings, gallery=self.gallery, decider=decider)
+            return self._facepay
+
     # -- cameras ------------------------------------------------------------
     @property
     def cameras(self) -> CameraHub:
@@ -241,8 +258,11 @@ class ServiceState:
         self.liveness_sessions.close()
         with self._init_lock:
             plates, self._plates = self._plates, None
+            facepay, self._facepay = self._facepay, None
         if plates is not None:
             plates.close()
+        if facepay is not None:
+            facepay.close()
         with self._init_lock:
             if self._gallery is not None:
                 try:

@@ -51,8 +51,34 @@ NEEDS: dict[tuple[str, str], Permission | None] = {
     ("DELETE", "/v1/plates/hotlists/{hotlist_id}"): P.HOTLISTS_WRITE,
     ("POST", "/v1/plates/hotlists/{hotlist_id}/plates"): P.HOTLISTS_WRITE,
     ("DELETE", "/v1/plates/hotlists/{hotlist_id}/plates/{plate}"): P.HOTLISTS_WRITE,
+    ("POST", "/v1/facepay/riders"): P.FACEPAY_WRITE,
+    ("POST", "/v1/facepay/riders/register"): P.FACEPAY_WRITE,
+    ("GET", "/v1/facepay/riders"): P.FACEPAY_READ,
+    ("GET", "/v1/facepay/riders/{rider_id}"): P.FACEPAY_READ,
+    ("DELETE", "/v1/facepay/riders/{rider_id}"): P.FACEPAY_WRITE,
+    ("POST", "/v1/facepay/riders/{rider_id}/key"): P.FACEPAY_WRITE,
+    ("GET", "/v1/facepay/accounts"): P.FACEPAY_READ,
+    ("GET", "/v1/facepay/accounts/{rider_id}"): P.FACEPAY_READ,
+    ("POST", "/v1/facepay/accounts/{rider_id}/top-ups"): P.FACEPAY_WRITE,
+    ("GET", "/v1/facepay/gates"): P.FACEPAY_READ,
+    ("POST", "/v1/facepay/gates"): P.FACEPAY_WRITE,
+    ("DELETE", "/v1/facepay/gates/{gate_id}"): P.FACEPAY_WRITE,
+    ("POST", "/v1/facepay/passages"): P.FACEPAY_GATE,
+    ("GET", "/v1/facepay/passages"): P.FACEPAY_READ,
+    ("GET", "/v1/facepay/passages/{passage_id}"): P.FACEPAY_READ,
+    ("GET", "/v1/facepay/journeys"): P.FACEPAY_READ,
+    ("POST", "/v1/facepay/housekeeping"): P.FACEPAY_WRITE,
+    ("GET", "/v1/facepay/ledger"): P.FACEPAY_READ,
+    ("POST", "/v1/facepay/refunds"): P.FACEPAY_WRITE,
+    ("GET", "/v1/facepay/disputes"): P.FACEPAY_READ,
+    ("POST", "/v1/facepay/disputes"): P.FACEPAY_WRITE,
+    ("POST", "/v1/facepay/disputes/{dispute_id}/resolve"): P.FACEPAY_WRITE,
+    ("GET", "/v1/facepay/disputes/{dispute_id}/evidence"): P.FACEPAY_WRITE,
+    ("GET", "/v1/facepay/reports/daily"): P.FACEPAY_READ,
+    ("GET", "/v1/facepay/fares"): P.FACEPAY_READ,
 }
-PATH_PARAMS = {"hotlist_id": "ab12", "read_id": "1", "plate": "AB123"}
+PATH_PARAMS = {"hotlist_id": "ab12", "read_id": "1", "plate": "AB123", "rider_id": "ab12", "gate_id": "G",
+               "passage_id": "ab12", "dispute_id": "ab12"}
 
 
 def _ops(c) -> set[tuple[str, str]]:

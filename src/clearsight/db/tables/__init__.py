@@ -2,11 +2,15 @@
 
 from .cameras import CameraRow, RuleRow
 from .events import EventRow, events_table
+from .facepay import (FacePayAccountRow, FacePayDisputeRow, FacePayEntryRow, FacePayGateRow, FacePayJourneyRow,
+                      FacePayPassageRow, FacePayRiderRow, FacePayTxnRow)
 from .gallery import AuditHeadRow, AuditRow, ConsentRow, GroupMemberRow, GroupRow, IdentityRow, TemplateRow
 from .keys import ApiKeyRow
 from .plates import HotListPlateRow, HotListRow, PlateReadRow
 
 __all__ = [
-    "ApiKeyRow", "AuditHeadRow", "AuditRow", "CameraRow", "ConsentRow", "EventRow", "GroupMemberRow", "GroupRow",
-    "HotListPlateRow", "HotListRow", "IdentityRow", "PlateReadRow", "RuleRow", "TemplateRow", "events_table",
+    "ApiKeyRow", "AuditHeadRow", "AuditRow", "CameraRow", "ConsentRow", "EventRow", "FacePayAccountRow",
+    "FacePayDisputeRow", "FacePayEntryRow", "FacePayGateRow", "FacePayJourneyRow", "FacePayPassageRow",
+    "FacePayRiderRow", "FacePayTxnRow", "GroupMemberRow", "GroupRow", "HotListPlateRow", "HotListRow", "IdentityRow",
+    "PlateReadRow", "RuleRow", "TemplateRow", "events_table",
 ]
