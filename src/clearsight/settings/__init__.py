@@ -8,10 +8,11 @@ settings never pull a feature area in (the root `config.py` composes them into o
 from .dms import DmsSettings
 from .events import EventSettings
 from .face import FaceSettings
+from .footage import FootageSettings
 from .gallery import GallerySettings
 from .images import ImageLimits
 from .plates import PlateSettings
 from .remote import AllowRule, RemoteAccess
 from .server import RateLimits, ServerSettings
 
-__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FaceSettings", "GallerySettings", "ImageLimits", "PlateSettings", "RateLimits", "ServerSettings"]
+__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FaceSettings", "FootageSettings", "GallerySettings", "ImageLimits", "PlateSettings", "RateLimits", "ServerSettings"]

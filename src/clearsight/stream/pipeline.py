@@ -152,10 +152,10 @@ class CameraPipeline:
         self._started: dict[int, tuple[float, str]] = {}  # track id -> (first seen, label): for `track.end`
         self.running = False
         self._active_source: VideoSource | None = None
-        # where events sit in the source (`Event.offset_s`, `Event.frame`): the frame being processed
-        # and the wall time of the source's offset 0 (for a file: when it was opened, minus nothing)
+        # where events sit in the source (`Event.offset_s`, `Event.frame`): the wall time of offset 0
+        # (the first frame) and the frame being processed
         self._origin: float | None = None
-        self._at: tuple[float, float, int] | None = None  # (frame.time, frame.pts, frame.index)
+        self._at: tuple[float, float, int] | None = None  # (frame.time, offset_s, frame.index)
 
     # -- parts ------------------------------------------------------------------
     @property
@@ -237,14 +237,17 @@ class CameraPipeline:
         self.running = True
         last_t = time.time()
         self._origin = last_t  # until the first frame: a live source's offsets count from its opening
+        pts0: float | None = None
         try:
             for frame in source:
                 if self._stop.is_set():
                     break
                 t = frame.time
                 last_t = t
-                self._origin = t - frame.pts
-                self._at = (t, frame.pts, frame.index)
+                if pts0 is None:  # a file's clock may not start at 0 (edit lists): offsets count from its first frame
+                    pts0 = frame.pts
+                self._origin = t - (frame.pts - pts0)
+                self._at = (t, frame.pts - pts0, frame.index)
                 if tracker is None:
                     fps = (source.fps or 25.0) / every_n
                     tracker = Tracker(self.config.track, fps=fps) if self.config.track.enabled else NoTracker()

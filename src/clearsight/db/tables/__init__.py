@@ -2,11 +2,12 @@
 
 from .cameras import CameraRow, RuleRow
 from .events import EventRow, events_table
+from .footage import FootageTrackRow, FootageVideoRow
 from .gallery import AuditHeadRow, AuditRow, ConsentRow, GroupMemberRow, GroupRow, IdentityRow, TemplateRow
 from .keys import ApiKeyRow
 from .plates import HotListPlateRow, HotListRow, PlateReadRow
 
 __all__ = [
-    "ApiKeyRow", "AuditHeadRow", "AuditRow", "CameraRow", "ConsentRow", "EventRow", "GroupMemberRow", "GroupRow",
+    "ApiKeyRow", "AuditHeadRow", "AuditRow", "CameraRow", "ConsentRow", "EventRow", "FootageTrackRow", "FootageVideoRow", "GroupMemberRow", "GroupRow",
     "HotListPlateRow", "HotListRow", "IdentityRow", "PlateReadRow", "RuleRow", "TemplateRow", "events_table",
 ]
