@@ -57,6 +57,8 @@ class Permission(str, Enum):
     PLATES_SEARCH = "plates:search"  # past plate reads and their crops (personal data: audited)
     HOTLISTS_READ = "plates:hotlists_read"  # hot-lists, their plates and legal basis
     HOTLISTS_WRITE = "plates:hotlists_write"  # create, change, delete hot-lists (audited)
+    FOOTAGE_INDEX = "footage:index"  # index video files under the media roots; list and erase indexed videos
+    FOOTAGE_SEARCH = "footage:search"  # find a person in indexed footage (investigation/missing_person; audited)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -75,6 +77,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PLATES_SEARCH,
             Permission.HOTLISTS_READ,
             Permission.HOTLISTS_WRITE,
+            Permission.FOOTAGE_SEARCH,
         }
     ),
     # Reviews consents, the audit trail and what the cameras reported; never runs a face through a model.

@@ -16,6 +16,7 @@ every track still open at that moment is found again whole.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -48,6 +49,10 @@ class FaceTrack:
     box: BBox  # the best shot's face box in the full frame
     embedding: np.ndarray  # unit vector of the embedder's model
     thumbnail_jpeg: bytes
+
+
+class ScanStopped(Exception):
+    """The caller asked the scan to stop; what was checkpointed stays, the rest is found again on resume."""
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,11 @@ class TrackScanner:
     """Runs detector + tracker + best-shot selection over one video file."""
 
     def __init__(self, embedder: FaceEmbedder, settings: FootageSettings | None = None,
-                 face_settings: FaceSettings | None = None, detector: StageDetector | None = None) -> None:
+                 face_settings: FaceSettings | None = None, detector: StageDetector | None = None,
+                 model_lock: threading.Lock | None = None) -> None:
+        """`model_lock`: held around each call into the embedder, which others (a search) share."""
         s = get_settings()
+        self.model_lock = model_lock or threading.Lock()
         self.fs = settings or s.footage
         self.face_settings = face_settings or s.face
         self.embedder = embedder
@@ -109,9 +117,11 @@ class TrackScanner:
         start_frame: int = 0,
         on_tracks: Callable[[list[FaceTrack], int, int], None] | None = None,
         on_progress: Callable[[ScanProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> Iterator[FaceTrack]:
         """Yield finished tracks in the order they end.
 
+        `should_stop()` true ends the scan with `ScanStopped` (after a detection frame).
         `on_tracks(tracks, resume_frame, frames_read)` is called every `checkpoint_s` of video
         and at the end with the tracks finished since the last call: storing them together with
         `resume_frame` makes a restart from there lose nothing and repeat nothing (every track
@@ -149,6 +159,8 @@ class TrackScanner:
             yield from finished
             if on_progress is not None:
                 on_progress(ScanProgress(frames_read, source.frames_total, pts, done))
+            if should_stop is not None and should_stop():
+                raise ScanStopped(frame.index)
             if frame.index >= next_checkpoint:
                 next_checkpoint = frame.index + checkpoint_every
                 resume = min([o.start_frame for o in open_.values()], default=frame.index + 1)
@@ -171,14 +183,16 @@ class TrackScanner:
         q = assess_quality(rgb, face, self.face_settings).score
         if q > o.best_q:
             o.best_q, o.best_frame, o.best_s, o.best_box = q, index, pts, face.box
-            o.chip = self.embedder.align(rgb, face)
+            with self.model_lock:
+                o.chip = self.embedder.align(rgb, face)
             o.thumb = _thumbnail(rgb, face.box, self.fs.thumbnail_px)
 
     def _finish(self, ended: list[_Open]) -> list[FaceTrack]:
         keep = [o for o in ended if o.detections >= self.fs.min_detections and o.chip is not None]
         if not keep:
             return []
-        vectors = self.embedder.embed_chips([o.chip for o in keep])
+        with self.model_lock:
+            vectors = self.embedder.embed_chips([o.chip for o in keep])
         out = []
         for o, v in zip(keep, vectors):
             v = np.asarray(v, dtype=np.float32)

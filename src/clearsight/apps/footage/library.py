@@ -42,7 +42,7 @@ from ...gallery.openset import SearchMode, open_set_point
 from ...gallery.policy import check_legal_basis, search_fpir, search_mode
 from ...gallery.protection import TemplateKeys
 from ...io.video import FileSource, VideoSourceError
-from .indexer import FaceTrack, ScanProgress, TrackScanner
+from .indexer import FaceTrack, ScanProgress, ScanStopped, TrackScanner
 from .records import FootageHit, FootageSearch, FootageSearchRefused, FootageVideo, IndexReport
 
 if TYPE_CHECKING:
@@ -83,6 +83,8 @@ class FootageLibrary:
         self._scanner: TrackScanner | None = None
         self._index: VectorIndex | None = None
         self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._model_lock = threading.Lock()  # the embedder keeps per-call state: an index run and a search share it
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, pipeline: FacePipeline | None = None) -> FootageLibrary:
@@ -112,10 +114,16 @@ class FootageLibrary:
     @property
     def scanner(self) -> TrackScanner:
         if self._scanner is None:
-            self._scanner = TrackScanner(self.pipeline.embedder, self.fs, self.settings.face)
+            self._scanner = TrackScanner(self.pipeline.embedder, self.fs, self.settings.face,
+                                         model_lock=self._model_lock)
         return self._scanner
 
+    def stop(self) -> None:
+        """End a running index run at its next detection frame (it resumes from its last checkpoint)."""
+        self._stop.set()
+
     def close(self) -> None:
+        self._stop.set()
         with self._lock:
             if self._index is not None:
                 self._index.close()
@@ -216,8 +224,13 @@ class FootageLibrary:
 
         try:
             for _ in self.scanner.scan(source, start_frame=start, on_progress=progress,
-                                       on_tracks=lambda t, r, f: self._commit(video_id, t, r, f)):
+                                       on_tracks=lambda t, r, f: self._commit(video_id, t, r, f),
+                                       should_stop=self._stop.is_set):
                 pass
+        except ScanStopped:
+            return IndexReport(str(p), "interrupted", video_id, frames=int(last["frames"]),
+                               seconds=time.perf_counter() - started,
+                               error="stopped; the next index run of this video resumes from its last checkpoint")
         except VideoSourceError as exc:
             return self._failed(video_id, str(p), f"video {p.name} stopped decoding: {exc}", started)
         finally:
@@ -372,7 +385,8 @@ class FootageLibrary:
             if isinstance(probe, np.ndarray) and probe.ndim == 1:
                 q = np.asarray(probe, np.float32)
             else:
-                q = self.pipeline.primary_template(probe).embedding.vector.astype(np.float32)
+                with self._model_lock:
+                    q = self.pipeline.primary_template(probe).embedding.vector.astype(np.float32)
             if not np.all(np.isfinite(q)) or float(np.linalg.norm(q)) == 0.0:
                 raise InputError("the probe template is empty or not finite")
         except InputError as exc:

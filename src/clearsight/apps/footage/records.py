@@ -27,7 +27,8 @@ def clock(seconds: float) -> str:
 @dataclass(frozen=True)
 class IndexReport:
     """One video of an index run. `status`: indexed, resumed (finished an interrupted run),
-    already_indexed (same content indexed before, maybe under another path), failed."""
+    already_indexed (same content indexed before, maybe under another path), interrupted
+    (stopped; the next run resumes it), failed."""
 
     path: str
     status: str
