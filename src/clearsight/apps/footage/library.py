@@ -214,7 +214,8 @@ class FootageLibrary:
                 s.add(row)
             row.status, row.error, row.path = "indexing", None, str(p.resolve())
             video_id = row.id
-            start = self._replay_from(s, video_id, int(row.resume_frame))
+            start, gone = self._replay_from(s, video_id, int(row.resume_frame))
+        self._unindex(gone)
         last = {"pts": 0.0, "frames": start}
 
         def progress(pr: ScanProgress) -> None:
@@ -261,10 +262,10 @@ class FootageLibrary:
         return int(s.execute(select(func.count(FootageTrackRow.id)).where(FootageTrackRow.video_id == video_id))
                    .scalar() or 0)
 
-    def _replay_from(self, s: Session, video_id: str, resume: int) -> int:
+    def _replay_from(self, s: Session, video_id: str, resume: int) -> tuple[int, list[int]]:
         """Where an interrupted run restarts: at its checkpoint, moved back to the start of any
         stored track that reaches past it (that track is dropped and found again whole), so a
-        resumed run stores each appearance once."""
+        resumed run stores each appearance once. Returns (frame, ids of the dropped tracks)."""
         while True:
             earlier = s.execute(select(func.min(FootageTrackRow.start_frame)).where(
                 FootageTrackRow.video_id == video_id, FootageTrackRow.end_frame >= resume,
@@ -276,11 +277,17 @@ class FootageLibrary:
                                                           FootageTrackRow.end_frame >= resume)).scalars().all()
         if gone:
             s.execute(delete(FootageTrackRow).where(FootageTrackRow.id.in_(gone)))
+        return resume, [int(g) for g in gone]
+
+    def _unindex(self, ids: list[int]) -> None:
+        """Drop deleted tracks from the index (after their rows' deletion committed)."""
+        if not ids:
+            return
+        with self._lock:
             idx = self._ensure_index()
             if idx is not None:
-                idx.remove(np.asarray(gone, dtype=np.int64))
+                idx.remove(np.asarray(ids, dtype=np.int64))
                 idx.persist()
-        return resume
 
     def _commit(self, video_id: str, tracks: list[FaceTrack], resume: int, frames: int) -> None:
         """Finished tracks and the new resume point, in one transaction; then the index."""
@@ -338,11 +345,7 @@ class FootageLibrary:
             s.execute(delete(FootageVideoRow).where(FootageVideoRow.id == video_id))
             self.audit.append(s, actor=actor, action="footage_erase", target=video_id, outcome="erased",
                               details={"tracks": len(ids)})
-        with self._lock:
-            idx = self._ensure_index()
-            if idx is not None and ids:
-                idx.remove(np.asarray(ids, dtype=np.int64))
-                idx.persist()
+        self._unindex([int(i) for i in ids])
         return len(ids)
 
     # -- search ------------------------------------------------------------------------
