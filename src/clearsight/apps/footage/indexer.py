@@ -34,6 +34,9 @@ from ...vision.face_embedding import FaceEmbedder
 from ...vision.quality import assess_quality
 
 
+ASSOCIATION_GROWTH = 3.0  # boxes the tracker compares are this many times the face box (see `scan`)
+
+
 @dataclass(frozen=True)
 class FaceTrack:
     """One appearance of a face in a video, with the template of its best shot."""
@@ -148,8 +151,11 @@ class TrackScanner:
             if frame.index < start_frame or frame.index % every_n:
                 continue
             pts = frame.pts - pts0
-            obs = [o for o in self.detector.detect(frame.image)
-                   if o.face is not None and o.box.width >= fs.min_face_px]
+            # the tracker associates boxes grown about their centre: between two detections a quarter
+            # of a second apart a walking face moves about its own width, and plain boxes would not
+            # overlap (every detection would start a track). The face itself stays in `o.face`.
+            obs = [Observation(o.box.scaled(ASSOCIATION_GROWTH), o.score, o.label, o.face)
+                   for o in self.detector.detect(frame.image) if o.face is not None and o.box.width >= fs.min_face_px]
             for tr in tracker.update(obs, pts):
                 self._observe(open_.setdefault(tr.track_id, _Open(frame.index, pts)), frame.image, frame.index, pts,
                               tr.obs)

@@ -416,14 +416,15 @@ class FootageLibrary:
                 rows = {r.id: r for r in s.execute(
                     select(FootageTrackRow.id, FootageTrackRow.video_id, FootageTrackRow.start_s, FootageTrackRow.end_s,
                            FootageTrackRow.best_s, FootageTrackRow.start_frame, FootageTrackRow.end_frame,
-                           FootageVideoRow.path).join(FootageVideoRow, FootageVideoRow.id == FootageTrackRow.video_id)
+                           FootageTrackRow.box, FootageVideoRow.path).join(FootageVideoRow, FootageVideoRow.id == FootageTrackRow.video_id)
                     .where(FootageTrackRow.id.in_([i for i, _ in ranked]))).all()}
             for tid, sim in ranked:
                 r = rows.get(tid)
                 if r is None:
                     continue  # erased meanwhile
                 hits.append(FootageHit(tid, r.video_id, r.path, r.start_s, r.end_s, r.best_s, int(r.start_frame),
-                                       int(r.end_frame), float(sim), threshold is not None and float(sim) >= threshold))
+                                       int(r.end_frame), float(sim), threshold is not None and float(sim) >= threshold,
+                                       json.loads(r.box)))
         result = FootageSearch(p.value, mode.value, tuple(hits), threshold, point.fpir, n, model)
         with self.transaction() as s:
             self.audit.append(s, actor=actor, action="footage_search", purpose=p.value, outcome="candidates",

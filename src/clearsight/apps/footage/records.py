@@ -81,6 +81,7 @@ class FootageHit:
     end_frame: int
     similarity: float
     above_threshold: bool  # passes the candidates-mode threshold (worth a review first), never a match
+    box: dict[str, float] | None = None  # the best shot's face box in its frame (x1, y1, x2, y2 pixels)
 
     @property
     def span(self) -> str:
@@ -90,7 +91,7 @@ class FootageHit:
         return {"track_id": self.track_id, "video_id": self.video_id, "video": self.video,
                 "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3), "best_s": round(self.best_s, 3),
                 "start_frame": self.start_frame, "end_frame": self.end_frame, "span": self.span,
-                "similarity": round(self.similarity, 4), "above_threshold": self.above_threshold}
+                "similarity": round(self.similarity, 4), "above_threshold": self.above_threshold, "box": self.box}
 
 
 @dataclass(frozen=True)

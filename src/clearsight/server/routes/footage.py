@@ -75,6 +75,7 @@ class HitOut(BaseModel):
     span: str = Field(description="start-end as m:ss.s")
     similarity: float
     above_threshold: bool = Field(description="past the candidates threshold: review first; never a match")
+    box: dict[str, float] | None = Field(None, description="the best shot's face box in its frame (pixels)")
     thumbnail_url: str
 
 
