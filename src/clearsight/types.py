@@ -272,8 +272,8 @@ class Event:
 
     `time` is wall-clock (when a file was opened plus the frame's timestamp), which
     cannot say "at 0:03 in this file"; `offset_s` (seconds from the start of the
-    source: the container's clock for files, since the stream was opened for live
-    cameras) and `frame` (the source's frame index) can. The camera pipeline stamps
+    source: the container's clock from its first frame for files, since the stream
+    was opened for live cameras) and `frame` (the source's frame index) can. The camera pipeline stamps
     both on every event it routes; events made outside a video source leave them None.
     """
 

@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,8 +54,9 @@ class VideoOut(BaseModel):
 
 class SearchParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    purpose: Literal["investigation", "missing_person"] | None = Field(
-        None, description="required: footage is searched only to investigate or to find a missing person")
+    purpose: str | None = Field(
+        None, max_length=32, description="required: investigation | missing_person (footage is searched only to "
+        "investigate or to find a missing person; any other purpose is refused and audited)")
     legal_basis: str | None = Field(None, max_length=255, description="required: e.g. court_order 2026/114, "
                                     "vital_interests; never consent (the person sought has not consented)")
     top_k: int | None = Field(None, ge=1, le=1000, description="candidates to return (default footage.top_k)")
