@@ -52,7 +52,7 @@ NEEDS: dict[tuple[str, str], Permission | None] = {
     ("POST", "/v1/plates/hotlists/{hotlist_id}/plates"): P.HOTLISTS_WRITE,
     ("DELETE", "/v1/plates/hotlists/{hotlist_id}/plates/{plate}"): P.HOTLISTS_WRITE,
 }
-PATH_PARAMS = {"hotlist_id": "ab12", "read_id": "1", "plate": "AB123"}
+PATH_PARAMS = {"hotlist_id": "ab12", "read_id": "1", "plate": "AB123", "video_id": "v1", "track_id": "1"}
 
 
 def _ops(c) -> set[tuple[str, str]]:

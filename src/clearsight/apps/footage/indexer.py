@@ -19,12 +19,14 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ...config import get_settings
 from ...io import encode_jpeg
-from ...io.video import FileSource
+from ...io.video import FileSource, VideoSourceError
 from ...settings import FaceSettings, FootageSettings
 from ...stream.config import TrackConfig
 from ...stream.detectors import Observation, StageDetector, create_stage_detector
@@ -64,6 +66,33 @@ class ScanProgress:
     frames_total: int | None
     offset_s: float
     tracks: int  # tracks finished so far in this run
+    size: tuple[int, int] | None = None  # (width, height) of the frames
+
+
+def decoded(path: Path) -> Iterator[tuple[int, float | None, Any]]:
+    """(index, seconds on the container's clock, the decoded frame) for every frame of a file.
+
+    Why not `io.video.FileSource`: indexing needs every frame's index and timestamp but the
+    pixels of only every N-th frame, and the RGB conversion of a 720p frame costs as much as
+    its decoding (a quarter of indexing time); the caller converts the frames it looks at."""
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        raise VideoSourceError(f"cannot open video {path.name!r}: {exc}") from exc
+    try:
+        if not container.streams.video:
+            raise VideoSourceError(f"{path.name!r} has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        tb = float(stream.time_base) if stream.time_base else None
+        for i, f in enumerate(container.decode(stream)):
+            yield i, (float(f.pts * tb) if f.pts is not None and tb else None), f
+    except av.FFmpegError as exc:
+        raise VideoSourceError(f"error decoding {path.name!r}: {exc}") from exc
+    finally:
+        container.close()
 
 
 @dataclass
@@ -133,6 +162,7 @@ class TrackScanner:
         fs = self.fs
         fps = source.fps or 25.0
         every_n = self.every_n(fps)
+        size: tuple[int, int] | None = None
         tracker = Tracker(TrackConfig(lost_s=fs.lost_s, activation_threshold=fs.min_score,
                                       high_conf_threshold=max(fs.min_score, 0.6), min_iou=0.1, class_aware=False),
                           fps=fps / every_n)
@@ -144,32 +174,34 @@ class TrackScanner:
         frames_read = start_frame
         pts = 0.0
         pts0: float | None = None  # offsets count from the first frame, as a player shows them
-        for frame in source:
-            frames_read = frame.index + 1
+        for index, frame_pts, raw in decoded(source.path):
+            frames_read = index + 1
+            t = frame_pts if frame_pts is not None else index / fps
             if pts0 is None:
-                pts0 = frame.pts
-            if frame.index < start_frame or frame.index % every_n:
+                pts0 = t
+            if index < start_frame or index % every_n:
                 continue
-            pts = frame.pts - pts0
+            pts = t - pts0
+            image = raw.to_ndarray(format="rgb24")
+            size = (image.shape[1], image.shape[0])
             # the tracker associates boxes grown about their centre: between two detections a quarter
             # of a second apart a walking face moves about its own width, and plain boxes would not
             # overlap (every detection would start a track). The face itself stays in `o.face`.
             obs = [Observation(o.box.scaled(ASSOCIATION_GROWTH), o.score, o.label, o.face)
-                   for o in self.detector.detect(frame.image) if o.face is not None and o.box.width >= fs.min_face_px]
+                   for o in self.detector.detect(image) if o.face is not None and o.box.width >= fs.min_face_px]
             for tr in tracker.update(obs, pts):
-                self._observe(open_.setdefault(tr.track_id, _Open(frame.index, pts)), frame.image, frame.index, pts,
-                              tr.obs)
+                self._observe(open_.setdefault(tr.track_id, _Open(index, pts)), image, index, pts, tr.obs)
             finished = self._finish([open_.pop(t) for t in tracker.ended(pts) if t in open_])
             pending.extend(finished)
             done += len(finished)
             yield from finished
             if on_progress is not None:
-                on_progress(ScanProgress(frames_read, source.frames_total, pts, done))
+                on_progress(ScanProgress(frames_read, source.frames_total, pts, done, size))
             if should_stop is not None and should_stop():
-                raise ScanStopped(frame.index)
-            if frame.index >= next_checkpoint:
-                next_checkpoint = frame.index + checkpoint_every
-                resume = min([o.start_frame for o in open_.values()], default=frame.index + 1)
+                raise ScanStopped(index)
+            if index >= next_checkpoint:
+                next_checkpoint = index + checkpoint_every
+                resume = min([o.start_frame for o in open_.values()], default=index + 1)
                 if on_tracks is not None:
                     on_tracks(pending, resume, frames_read)
                 pending = []
@@ -180,7 +212,7 @@ class TrackScanner:
         if on_tracks is not None:
             on_tracks(pending, frames_read, frames_read)
         if on_progress is not None:
-            on_progress(ScanProgress(frames_read, source.frames_total, pts, done))
+            on_progress(ScanProgress(frames_read, source.frames_total, pts, done, size))
 
     def _observe(self, o: _Open, rgb: np.ndarray, index: int, pts: float, obs: Observation) -> None:
         o.end_frame, o.end_s = index, pts

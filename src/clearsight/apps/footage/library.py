@@ -216,10 +216,10 @@ class FootageLibrary:
             video_id = row.id
             start, gone = self._replay_from(s, video_id, int(row.resume_frame))
         self._unindex(gone)
-        last = {"pts": 0.0, "frames": start}
+        last: dict = {"pts": 0.0, "frames": start, "size": None}
 
         def progress(pr: ScanProgress) -> None:
-            last["pts"], last["frames"] = pr.offset_s, pr.frame
+            last["pts"], last["frames"], last["size"] = pr.offset_s, pr.frame, pr.size
             if on_progress is not None:
                 on_progress(str(p), pr)
 
@@ -243,8 +243,8 @@ class FootageLibrary:
         duration = max(float(last["pts"]) + 1.0 / fps, frames / fps)
         with self.transaction() as s:
             s.execute(update(FootageVideoRow).where(FootageVideoRow.id == video_id).values(
-                status="done", finished_at=utcnow(), duration_s=duration, width=(source.size or (None, None))[0],
-                height=(source.size or (None, None))[1], frames_total=frames))
+                status="done", finished_at=utcnow(), duration_s=duration, width=(last["size"] or (None, None))[0],
+                height=(last["size"] or (None, None))[1], frames_total=frames))
             n = self._track_count(s, video_id)
             self.audit.append(s, actor=actor, action="footage_index", target=video_id, outcome="indexed",
                               details={"tracks": n, "frames": frames, "resumed": resumed, "model": self.model_id})
