@@ -60,7 +60,7 @@
         h("strong", {}, e.camera), " ",
         h("span", { class: "muted" }, new Date(e.time * 1000).toLocaleTimeString()),
         e.offset_s !== null && e.offset_s !== undefined
-          ? h("span", { class: "muted", title: `frame ${e.frame}` }, ` · at ${clock(e.offset_s)}`) : "",
+          ? h("span", { class: "muted", title: `frame ${e.frame}` }, ` · at ${clock(e.offset_s)}`) : null,
         h("div", { class: "muted" }, summary(e))));
   }
 
