@@ -34,6 +34,10 @@ class FootageSettings(BaseModel):
         "false positive than a person.")
     min_face_px: float = Field(24, ge=0, description="Faces narrower than this (pixels, full frame) are ignored: "
                                "too small to be recognised.")
+    best_shots: int = Field(
+        3, ge=1, le=10, description="A track's template is the mean of the embeddings of its this many best "
+        "detections by face quality (the thumbnail is the best one). One best shot found 0.67 of the appearances "
+        "past the candidates threshold on bench/footage.py.")
     thumbnail_px: int = Field(128, ge=32, le=512, description="Longest side of a track's thumbnail (encrypted).")
     checkpoint_s: float = Field(
         10.0, gt=0, description="Seconds of video between two commits of an index run: an interrupted run "

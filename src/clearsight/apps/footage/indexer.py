@@ -5,8 +5,10 @@ in dozens of frames. Searching frames would return the same appearance dozens of
 times and store dozens of templates of it; a track stores one, from its best frame.
 The best frame is the one with the highest face-quality score (size, sharpness,
 brightness, pose: `vision.quality`), so a blurred or turned face does not stand for
-the whole appearance. Only the best shot is aligned (when it changes) and embedded
-(once, when the track ends), which keeps indexing faster than real time.
+the whole appearance; the track's template is the mean of its few best shots
+(`footage.best_shots`), steadier than any one of them. Only a shot that enters the
+best few is aligned, and they are embedded once, when the track ends, which keeps
+indexing cheap.
 
 The scan is resumable: `scan(start_frame=R)` skips frames before R without detecting
 in them, and `checkpoint` reports a frame from which a later run can replay so that
@@ -110,6 +112,7 @@ class _Open:
     best_box: BBox | None = None
     chip: np.ndarray | None = None
     thumb: np.ndarray | None = None
+    shots: list[tuple[float, np.ndarray]] | None = None  # the best few (quality, aligned chip), for the template
 
 
 def _thumbnail(rgb: np.ndarray, box: BBox, px: int) -> np.ndarray:
@@ -219,21 +222,33 @@ class TrackScanner:
         o.detections += 1
         face: Face = obs.face  # type: ignore[assignment]
         q = assess_quality(rgb, face, self.face_settings).score
+        shots = o.shots if o.shots is not None else []
+        o.shots = shots
+        if len(shots) >= self.fs.best_shots and q <= shots[-1][0]:
+            return  # not among the best few: never aligned
+        with self.model_lock:
+            chip = self.embedder.align(rgb, face)
+        shots.append((q, chip))
+        shots.sort(key=lambda s: -s[0])
+        del shots[self.fs.best_shots:]
         if q > o.best_q:
             o.best_q, o.best_frame, o.best_s, o.best_box = q, index, pts, face.box
-            with self.model_lock:
-                o.chip = self.embedder.align(rgb, face)
+            o.chip = chip
             o.thumb = _thumbnail(rgb, face.box, self.fs.thumbnail_px)
 
     def _finish(self, ended: list[_Open]) -> list[FaceTrack]:
         keep = [o for o in ended if o.detections >= self.fs.min_detections and o.chip is not None]
         if not keep:
             return []
+        chips = [c for o in keep for _q, c in (o.shots or [])]
         with self.model_lock:
-            vectors = self.embedder.embed_chips([o.chip for o in keep])
+            vectors = np.asarray(self.embedder.embed_chips(chips), dtype=np.float32)
         out = []
-        for o, v in zip(keep, vectors):
-            v = np.asarray(v, dtype=np.float32)
+        at = 0
+        for o in keep:
+            n = len(o.shots or [])
+            v = vectors[at:at + n].mean(axis=0)  # the track's template: the mean of its best shots
+            at += n
             v = v / max(float(np.linalg.norm(v)), 1e-12)
             out.append(FaceTrack(o.start_frame, o.end_frame, o.start_s, o.end_s, o.best_frame, o.best_s,
                                  float(o.best_q), o.detections, o.best_box, v,  # type: ignore[arg-type]
