@@ -17,8 +17,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .settings import (DmsSettings, EventSettings, FacePaySettings, FaceSettings, GallerySettings, ImageLimits,
-                       PlateSettings, RemoteAccess, ServerSettings)
+from .settings import (DmsSettings, EventSettings, FacePaySettings, FaceSettings, FootageSettings, GallerySettings,
+                       ImageLimits, PlateSettings, RemoteAccess, ServerSettings)
 
 
 def _default_data_dir() -> Path:
@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     gallery: GallerySettings = Field(default_factory=GallerySettings)
     plates: PlateSettings = Field(default_factory=PlateSettings)
     facepay: FacePaySettings = Field(default_factory=FacePaySettings)
+    footage: FootageSettings = Field(default_factory=FootageSettings)
 
     @property
     def model_dir(self) -> Path:
@@ -100,6 +101,9 @@ class Settings(BaseSettings):
 
     def gallery_index_dir(self) -> Path:
         return self.gallery.index_dir or self.data_dir / "gallery-index"
+
+    def footage_index_dir(self) -> Path:
+        return self.footage.index_dir or self.data_dir / "footage-index"
 
     def media_roots(self, remote: RemoteAccess | None = None) -> list[Path]:
         """Folders whose files API users (admins) may open as camera sources (of `remote`,

@@ -268,7 +268,14 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Something an analyser observed, routed through rules to sinks."""
+    """Something an analyser observed, routed through rules to sinks.
+
+    `time` is wall-clock (when a file was opened plus the frame's timestamp), which
+    cannot say "at 0:03 in this file"; `offset_s` (seconds from the start of the
+    source: the container's clock from its first frame for files, since the stream
+    was opened for live cameras) and `frame` (the source's frame index) can. The camera pipeline stamps
+    both on every event it routes; events made outside a video source leave them None.
+    """
 
     type: str
     camera: str
@@ -276,3 +283,5 @@ class Event:
     track_ids: tuple[int, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
     snapshot_jpeg: bytes | None = None
+    offset_s: float | None = None
+    frame: int | None = None

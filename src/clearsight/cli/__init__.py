@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import typer
 
-from . import crowd, dms, effects, facepay, faces, gallery, liveness, models, plates, server, stream
+from . import crowd, dms, effects, facepay, faces, footage, gallery, liveness, models, plates, server, stream
 from .common import ClearsightGroup
 
 Command = tuple[str, Callable[..., None]]
@@ -53,6 +53,8 @@ GROUPS: tuple[tuple[str, str, tuple[Command, ...]], ...] = (
     ("keys", "Keys: template-protection keys and API keys.", (("rotate", gallery.rotate), *server.API_KEY_COMMANDS)),
     ("gallery", "The identity gallery: list, show, erase, purge, audit.", gallery.GALLERY_COMMANDS),
     ("facepay", "Ticketless metro face-pay: riders, gates, passages, the ledger, reports.", facepay.FACEPAY_COMMANDS),
+    ("footage", "Footage search: index recorded video by face, find a person in it by a photo.",
+     footage.FOOTAGE_COMMANDS),
 )
 
 

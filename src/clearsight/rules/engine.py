@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import collections
+import dataclasses
 import fnmatch
 import threading
 from collections.abc import Iterable, Sequence
@@ -271,6 +272,7 @@ class RuleEngine:
                     ALERT, event.camera, event.time, event.track_ids, event.snapshot_jpeg,
                     rule=rule.name, severity=rule.severity, trigger=event.type, event=event.data, **count_info,
                 )
+                alert = dataclasses.replace(alert, offset_s=event.offset_s, frame=event.frame)  # where the trigger was
                 fired.append((rule, alert))
         return fired
 

@@ -1,7 +1,7 @@
 """Typed events: the one currency between analysers, rules and sinks.
 
 An event is `clearsight.types.Event` (type, camera, time, track ids, data,
-optional JPEG snapshot). This module names the types the video engine emits and
+optional JPEG snapshot, and for video its `offset_s` and `frame` in the source). This module names the types the video engine emits and
 turns events into JSON-ready dicts, so a webhook, an MQTT message, a JSONL line,
 an SSE message and a database row all carry the same fields.
 """
@@ -98,6 +98,8 @@ def event_to_dict(event: Event, *, snapshot: bool = False) -> dict[str, Any]:
         "time": round(event.time, 3),
         "time_iso": iso_time(event.time),
         "track_ids": list(event.track_ids),
+        "offset_s": None if event.offset_s is None else round(event.offset_s, 3),
+        "frame": event.frame,
         "data": event.data,
         "has_snapshot": event.snapshot_jpeg is not None,
     }
@@ -112,6 +114,8 @@ def event_from_dict(d: dict[str, Any]) -> Event:
         type=str(d["type"]), camera=str(d.get("camera", "")), time=float(d["time"]),
         track_ids=tuple(int(t) for t in d.get("track_ids", ())), data=dict(d.get("data") or {}),
         snapshot_jpeg=base64.b64decode(snap) if snap else None,
+        offset_s=None if d.get("offset_s") is None else float(d["offset_s"]),
+        frame=None if d.get("frame") is None else int(d["frame"]),
     )
 
 

@@ -79,6 +79,7 @@ class EventStore:
             "type": event.type, "camera": event.camera, "time": event.time,
             "track_ids": json.dumps(list(event.track_ids)), "data": json.dumps(event.data, default=str),
             "snapshot": self._snapshots.seal(event.snapshot_jpeg) if self.keep_snapshots and event.snapshot_jpeg else None,
+            "offset_s": event.offset_s, "frame": event.frame,
         }
         with self._engine.begin() as conn:
             conn.execute(self.table.insert(), row)
@@ -105,13 +106,15 @@ class EventStore:
         if limit < 1 or limit > 10_000 or offset < 0:
             raise InputError("limit must be 1..10000 and offset >= 0")
         t = self.table
-        q = select(t.c.id, t.c.type, t.c.camera, t.c.time, t.c.track_ids, t.c.data, (t.c.snapshot.is_not(None)).label("snap"))
+        q = select(t.c.id, t.c.type, t.c.camera, t.c.time, t.c.offset_s, t.c.frame, t.c.track_ids, t.c.data,
+                   (t.c.snapshot.is_not(None)).label("snap"))
         q = self._filtered(q, camera=camera, type=type, since=since, until=until)
         q = q.order_by(t.c.time.desc() if newest_first else t.c.time.asc(), t.c.id).offset(offset).limit(limit)
         with self._engine.connect() as conn:
             rows = conn.execute(q).all()
         return [
-            {"id": r.id, "type": r.type, "camera": r.camera, "time": r.time, "track_ids": json.loads(r.track_ids),
+            {"id": r.id, "type": r.type, "camera": r.camera, "time": r.time, "offset_s": r.offset_s, "frame": r.frame,
+             "track_ids": json.loads(r.track_ids),
              "data": json.loads(r.data), "has_snapshot": bool(r.snap)}
             for r in rows
         ]

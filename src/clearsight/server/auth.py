@@ -60,6 +60,8 @@ class Permission(str, Enum):
     FACEPAY_READ = "facepay:read"  # riders, balances, journeys, passages, the ledger, reports
     FACEPAY_WRITE = "facepay:write"  # enrol riders, top up, gates, refunds, disputes, erasure (audited)
     FACEPAY_GATE = "facepay:gate"  # a gate submits passages: identifies riders and moves money
+    FOOTAGE_INDEX = "footage:index"  # index video files under the media roots; list and erase indexed videos
+    FOOTAGE_SEARCH = "footage:search"  # find a person in indexed footage (investigation/missing_person; audited)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -81,6 +83,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FACEPAY_READ,
             Permission.FACEPAY_WRITE,
             Permission.FACEPAY_GATE,
+            Permission.FOOTAGE_SEARCH,
         }
     ),
     # Reviews consents, the audit trail and what the cameras reported; never runs a face through a model.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # imported where first used: the service starts before models
     from ..apps.dms.live import LiveSession
     from ..apps.effects.pipeline import Effects
     from ..apps.facepay import FacePay
+    from ..apps.footage import FootageLibrary
     from ..apps.plates.store import PlateStore
     from ..face.liveness import PassiveLiveness
     from ..face.liveness_session import LivenessSession
@@ -100,6 +102,8 @@ class ServiceState:
         self._plates: PlateStore | None = None
         self._facepay: FacePay | None = None
         self.plate_inference = threading.Lock()  # one plate read at a time: the readers use every core
+        self._footage: FootageLibrary | None = None
+        self.footage_jobs: ThreadPoolExecutor | None = None  # one index run at a time: it uses every core
         self._init_lock = threading.RLock()
         # dlib's network and MediaPipe's graph keep per-call state: one inference at a
         # time per process (the runtimes use every core for that one call anyway).
@@ -186,6 +190,19 @@ class ServiceState:
                                       liveness=lambda: self.passive_liveness, inference=lambda: self._inference)
                 self._facepay = FacePay.open(self.settings, gallery=self.gallery, decider=decider)
             return self._facepay
+    # -- footage search -----------------------------------------------------
+    @property
+    def footage(self) -> FootageLibrary:
+        """The footage library (indexed videos, face tracks), opened on first use."""
+        with self._init_lock:
+            if self._footage is None:
+                from ..apps.footage import FootageLibrary
+                from ..face.pipeline import FacePipeline
+
+                # its own models: an index run embeds for minutes, and must not hold this service's inference lock
+                self._footage = FootageLibrary.open(self.settings, pipeline=FacePipeline(settings=self.settings.face))
+                self.footage_jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearsight-footage")
+            return self._footage
 
     # -- cameras ------------------------------------------------------------
     @property
@@ -256,6 +273,15 @@ class ServiceState:
         self.dms_sessions.close()
         self.effects_sessions.close()
         self.liveness_sessions.close()
+        with self._init_lock:
+            footage, self._footage = self._footage, None
+            jobs, self.footage_jobs = self.footage_jobs, None
+        if footage is not None:
+            footage.stop()  # a running index run commits its checkpoint and ends; the next run resumes it
+        if jobs is not None:
+            jobs.shutdown(wait=True, cancel_futures=True)
+        if footage is not None:
+            footage.close()
         with self._init_lock:
             plates, self._plates = self._plates, None
             facepay, self._facepay = self._facepay, None

@@ -9,10 +9,11 @@ from .dms import DmsSettings
 from .events import EventSettings
 from .face import FaceSettings
 from .facepay import FacePaySettings, FareTable
+from .footage import FootageSettings
 from .gallery import GallerySettings
 from .images import ImageLimits
 from .plates import PlateSettings
 from .remote import AllowRule, RemoteAccess
 from .server import RateLimits, ServerSettings
 
-__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FacePaySettings", "FaceSettings", "FareTable", "GallerySettings", "ImageLimits", "PlateSettings", "RateLimits", "ServerSettings"]
+__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FacePaySettings", "FaceSettings", "FareTable", "FootageSettings", "GallerySettings", "ImageLimits", "PlateSettings", "RateLimits", "ServerSettings"]

@@ -11,6 +11,7 @@ frame is for people.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -151,6 +152,10 @@ class CameraPipeline:
         self._started: dict[int, tuple[float, str]] = {}  # track id -> (first seen, label): for `track.end`
         self.running = False
         self._active_source: VideoSource | None = None
+        # where events sit in the source (`Event.offset_s`, `Event.frame`): the wall time of offset 0
+        # (the first frame) and the frame being processed
+        self._origin: float | None = None
+        self._at: tuple[float, float, int] | None = None  # (frame.time, offset_s, frame.index)
 
     # -- parts ------------------------------------------------------------------
     @property
@@ -185,7 +190,23 @@ class CameraPipeline:
         data = {k: v for k, v in info.items() if k != "source"}
         self.emit(ev.make_event(kind, self.name, time.time(), (), None, **data))
 
+    def _placed(self, event: Event) -> Event:
+        """The event with its place in the source: seconds from the source's start and the
+        frame index. Analysers emit while a frame is processed, so that frame is the place;
+        an event timed elsewhere (a status change between frames) gets its offset from the
+        same origin and the last frame's index."""
+        if event.offset_s is not None or self._origin is None:
+            return event
+        at = self._at
+        if at is not None and event.time == at[0]:
+            offset = at[1]
+        else:
+            offset = max(0.0, event.time - self._origin)
+        return dataclasses.replace(event, offset_s=float(offset),
+                                   frame=event.frame if event.frame is not None else (at[2] if at else None))
+
     def emit(self, event: Event) -> None:
+        event = self._placed(event)
         self.summary.events[event.type] = self.summary.events.get(event.type, 0) + 1
         for alert in self.router.emit(event):
             self.summary.events[alert.type] = self.summary.events.get(alert.type, 0) + 1
@@ -215,12 +236,18 @@ class CameraPipeline:
         t_start = time.perf_counter()
         self.running = True
         last_t = time.time()
+        self._origin = last_t  # until the first frame: a live source's offsets count from its opening
+        pts0: float | None = None
         try:
             for frame in source:
                 if self._stop.is_set():
                     break
                 t = frame.time
                 last_t = t
+                if pts0 is None:  # a file's clock may not start at 0 (edit lists): offsets count from its first frame
+                    pts0 = frame.pts
+                self._origin = t - (frame.pts - pts0)
+                self._at = (t, frame.pts - pts0, frame.index)
                 if tracker is None:
                     fps = (source.fps or 25.0) / every_n
                     tracker = Tracker(self.config.track, fps=fps) if self.config.track.enabled else NoTracker()

@@ -78,7 +78,7 @@ NEEDS: dict[tuple[str, str], Permission | None] = {
     ("GET", "/v1/facepay/fares"): P.FACEPAY_READ,
 }
 PATH_PARAMS = {"hotlist_id": "ab12", "read_id": "1", "plate": "AB123", "rider_id": "ab12", "gate_id": "G",
-               "passage_id": "ab12", "dispute_id": "ab12"}
+               "passage_id": "ab12", "dispute_id": "ab12", "video_id": "v1", "track_id": "1"}
 
 
 def _ops(c) -> set[tuple[str, str]]:

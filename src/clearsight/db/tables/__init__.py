@@ -4,6 +4,7 @@ from .cameras import CameraRow, RuleRow
 from .events import EventRow, events_table
 from .facepay import (FacePayAccountRow, FacePayDisputeRow, FacePayEntryRow, FacePayGateRow, FacePayJourneyRow,
                       FacePayPassageRow, FacePayRiderRow, FacePayTxnRow)
+from .footage import FootageTrackRow, FootageVideoRow
 from .gallery import AuditHeadRow, AuditRow, ConsentRow, GroupMemberRow, GroupRow, IdentityRow, TemplateRow
 from .keys import ApiKeyRow
 from .plates import HotListPlateRow, HotListRow, PlateReadRow
@@ -11,6 +12,6 @@ from .plates import HotListPlateRow, HotListRow, PlateReadRow
 __all__ = [
     "ApiKeyRow", "AuditHeadRow", "AuditRow", "CameraRow", "ConsentRow", "EventRow", "FacePayAccountRow",
     "FacePayDisputeRow", "FacePayEntryRow", "FacePayGateRow", "FacePayJourneyRow", "FacePayPassageRow",
-    "FacePayRiderRow", "FacePayTxnRow", "GroupMemberRow", "GroupRow", "HotListPlateRow", "HotListRow", "IdentityRow",
-    "PlateReadRow", "RuleRow", "TemplateRow", "events_table",
+    "FacePayRiderRow", "FacePayTxnRow", "FootageTrackRow", "FootageVideoRow", "GroupMemberRow", "GroupRow",
+    "HotListPlateRow", "HotListRow", "IdentityRow", "PlateReadRow", "RuleRow", "TemplateRow", "events_table",
 ]

@@ -165,6 +165,9 @@ class EventOut(BaseModel):
     camera: str
     time: float
     time_iso: str
+    offset_s: float | None = Field(None, description="seconds from the start of the source (files: its clock; "
+                                   "live cameras: since the stream was opened)")
+    frame: int | None = Field(None, description="the source's frame index")
     track_ids: list[int]
     data: dict[str, Any]
     has_snapshot: bool

@@ -42,6 +42,12 @@
     return bits.join(" · ");
   }
 
+  // where in the source: m:ss.s from its start (files: the container's clock)
+  function clock(s) {
+    const m = Math.floor(s / 60);
+    return `${m}:${(s - 60 * m).toFixed(1).padStart(4, "0")}`;
+  }
+
   function eventRow(e, snapSrc) {
     const img = h("img", { class: "cam-snap", alt: `snapshot of ${e.type}`, hidden: !snapSrc });
     if (snapSrc) img.src = snapSrc;
@@ -53,6 +59,8 @@
         h("span", { class: `badge ${kind}` }, e.type), " ",
         h("strong", {}, e.camera), " ",
         h("span", { class: "muted" }, new Date(e.time * 1000).toLocaleTimeString()),
+        e.offset_s !== null && e.offset_s !== undefined
+          ? h("span", { class: "muted", title: `frame ${e.frame}` }, ` · at ${clock(e.offset_s)}`) : null,
         h("div", { class: "muted" }, summary(e))));
   }
 

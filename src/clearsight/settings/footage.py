@@ -1,0 +1,47 @@
+"""Footage search: how recorded video is indexed for a later search by photo.
+
+Indexing runs the stream engine's face detector and tracker over a file, keeps one
+best shot per face track (chosen by the face-quality score) and stores its template,
+offsets and thumbnail. The defaults were chosen on `bench/footage.py` (composed 720p
+videos with exact ground truth): detecting a few times a second finds every
+appearance longer than a second while indexing runs faster than real time on 2 cores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class FootageSettings(BaseModel):
+    detector: str = Field(
+        "centerface", min_length=1,
+        description="Face detector by registry name (as in a camera file's `detect.detector`). CenterFace finds "
+        "faces down to ~20 px on the downscaled frame; BlazeFace (`mediapipe`) misses faces under ~1/15 of it.")
+    min_score: float = Field(0.5, ge=0, le=1, description="Least detection score of a face kept for a track.")
+    max_side: int = Field(
+        384, ge=160, le=4096, description="Frames are downscaled to this longest side for detection (boxes and "
+        "landmarks are scaled back; the best shot is aligned from the full frame). On a 720p clip 384 found as many "
+        "faces as 480 or 640 at 1/2 and 1/3 of the time; faces under ~35 px of a 720p frame need more.")
+    detect_fps: float = Field(
+        4.0, gt=0, le=60,
+        description="Detections per second of video (every N-th frame, N = round(fps / detect_fps)): a face seen "
+        "for less than about 2/detect_fps seconds may be missed.")
+    lost_s: float = Field(1.0, gt=0, description="A face track unseen for this many seconds of video has ended.")
+    min_detections: int = Field(
+        2, ge=1, description="Detections a track needs to be stored: a single-frame detection is more often a "
+        "false positive than a person.")
+    min_face_px: float = Field(24, ge=0, description="Faces narrower than this (pixels, full frame) are ignored: "
+                               "too small to be recognised.")
+    best_shots: int = Field(
+        3, ge=1, le=10, description="A track's template is the mean of the embeddings of its this many best "
+        "detections by face quality (the thumbnail is the best one). One best shot found 0.67 of the appearances "
+        "past the candidates threshold on bench/footage.py.")
+    thumbnail_px: int = Field(128, ge=32, le=512, description="Longest side of a track's thumbnail (encrypted).")
+    checkpoint_s: float = Field(
+        10.0, gt=0, description="Seconds of video between two commits of an index run: an interrupted run "
+        "resumes from the last one (tracks still open then are found again, never stored twice).")
+    top_k: int = Field(20, ge=1, le=1000, description="Candidates a footage search returns by default.")
+    index_dir: Path | None = Field(
+        None, description="Where the footage vector index lives (sealed files). None: <data_dir>/footage-index.")
