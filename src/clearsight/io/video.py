@@ -209,6 +209,18 @@ class _PyAVReader(_Reader):
         except av.FFmpegError as exc:
             raise VideoSourceError(f"error decoding {self.uri}: {exc}") from exc
 
+    def sample(self, want: Callable[[int], bool]) -> Iterator[tuple[int, float | None, np.ndarray | None]]:
+        """Every frame's index and time, with the pixels only where `want(index)`."""
+        import av
+
+        tb = float(self._stream.time_base) if self._stream.time_base else None
+        try:
+            for i, frame in enumerate(self._container.decode(self._stream)):
+                pts = float(frame.pts * tb) if (frame.pts is not None and tb) else None
+                yield i, pts, (frame.to_ndarray(format="rgb24") if want(i) else None)
+        except av.FFmpegError as exc:
+            raise VideoSourceError(f"error decoding {self.uri}: {exc}") from exc
+
     def close(self) -> None:
         try:
             self._container.close()
@@ -288,6 +300,19 @@ class VideoSource(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def sample_file(path: str | Path, want: Callable[[int], bool]) -> Iterator[tuple[int, float | None, np.ndarray | None]]:
+    """(index, seconds on the container's clock, RGB pixels or None) for every frame of a file.
+
+    For readers that need every frame's index and time but the pixels of only some frames
+    (footage indexing): converting a 720p frame to RGB costs as much as decoding it."""
+    p = Path(path)
+    reader = _PyAVReader(str(p), label=repr(p.name))
+    try:
+        yield from reader.sample(want)
+    finally:
+        reader.close()
 
 
 class FileSource(VideoSource):

@@ -21,14 +21,12 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ...config import get_settings
 from ...io import encode_jpeg
-from ...io.video import FileSource, VideoSourceError
+from ...io.video import FileSource, sample_file
 from ...settings import FaceSettings, FootageSettings
 from ...stream.config import TrackConfig
 from ...stream.detectors import Observation, StageDetector, create_stage_detector
@@ -69,32 +67,6 @@ class ScanProgress:
     offset_s: float
     tracks: int  # tracks finished so far in this run
     size: tuple[int, int] | None = None  # (width, height) of the frames
-
-
-def decoded(path: Path) -> Iterator[tuple[int, float | None, Any]]:
-    """(index, seconds on the container's clock, the decoded frame) for every frame of a file.
-
-    Why not `io.video.FileSource`: indexing needs every frame's index and timestamp but the
-    pixels of only every N-th frame, and the RGB conversion of a 720p frame costs as much as
-    its decoding (a quarter of indexing time); the caller converts the frames it looks at."""
-    import av
-
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError) as exc:
-        raise VideoSourceError(f"cannot open video {path.name!r}: {exc}") from exc
-    try:
-        if not container.streams.video:
-            raise VideoSourceError(f"{path.name!r} has no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        tb = float(stream.time_base) if stream.time_base else None
-        for i, f in enumerate(container.decode(stream)):
-            yield i, (float(f.pts * tb) if f.pts is not None and tb else None), f
-    except av.FFmpegError as exc:
-        raise VideoSourceError(f"error decoding {path.name!r}: {exc}") from exc
-    finally:
-        container.close()
 
 
 @dataclass
@@ -177,15 +149,16 @@ class TrackScanner:
         frames_read = start_frame
         pts = 0.0
         pts0: float | None = None  # offsets count from the first frame, as a player shows them
-        for index, frame_pts, raw in decoded(source.path):
+        # every frame's index and time, but the pixels of only the frames detected on: the RGB
+        # conversion of a 720p frame costs as much as its decoding (a quarter of indexing time)
+        for index, frame_pts, image in sample_file(source.path, lambda i: i >= start_frame and i % every_n == 0):
             frames_read = index + 1
             t = frame_pts if frame_pts is not None else index / fps
             if pts0 is None:
                 pts0 = t
-            if index < start_frame or index % every_n:
+            if image is None:
                 continue
             pts = t - pts0
-            image = raw.to_ndarray(format="rgb24")
             size = (image.shape[1], image.shape[0])
             # the tracker associates boxes grown about their centre: between two detections a quarter
             # of a second apart a walking face moves about its own width, and plain boxes would not
