@@ -17,8 +17,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .settings import (DmsSettings, EventSettings, FaceSettings, GallerySettings, ImageLimits, PlateSettings,
-                       RemoteAccess, ServerSettings)
+from .settings import (DmsSettings, EventSettings, FaceSettings, GallerySettings, ImageLimits, PhotoSettings,
+                       PlateSettings, RemoteAccess, ServerSettings)
 
 
 def _default_data_dir() -> Path:
@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     events: EventSettings = Field(default_factory=EventSettings)
     gallery: GallerySettings = Field(default_factory=GallerySettings)
     plates: PlateSettings = Field(default_factory=PlateSettings)
+    photos: PhotoSettings = Field(default_factory=PhotoSettings)
 
     @property
     def model_dir(self) -> Path:
@@ -99,6 +100,9 @@ class Settings(BaseSettings):
 
     def gallery_index_dir(self) -> Path:
         return self.gallery.index_dir or self.data_dir / "gallery-index"
+
+    def photo_library_dir(self) -> Path:
+        return self.photos.library_dir or self.data_dir / "photos"
 
     def media_roots(self, remote: RemoteAccess | None = None) -> list[Path]:
         """Folders whose files API users (admins) may open as camera sources (of `remote`,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import typer
 
-from . import crowd, dms, effects, faces, gallery, liveness, models, plates, server, stream
+from . import crowd, dms, effects, faces, gallery, liveness, models, photos, plates, server, stream
 from .common import ClearsightGroup
 
 Command = tuple[str, Callable[..., None]]
@@ -52,6 +52,8 @@ DEPRECATED_ALIASES: tuple[Command, ...] = (("enroll", gallery.enrol),)
 GROUPS: tuple[tuple[str, str, tuple[Command, ...]], ...] = (
     ("keys", "Keys: template-protection keys and API keys.", (("rotate", gallery.rotate), *server.API_KEY_COMMANDS)),
     ("gallery", "The identity gallery: list, show, erase, purge, audit.", gallery.GALLERY_COMMANDS),
+    ("photos", "The photo library: import, people, name, merge, split, move, search, erase.",
+     photos.PHOTOS_COMMANDS),
 )
 
 

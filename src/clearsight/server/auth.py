@@ -57,6 +57,9 @@ class Permission(str, Enum):
     PLATES_SEARCH = "plates:search"  # past plate reads and their crops (personal data: audited)
     HOTLISTS_READ = "plates:hotlists_read"  # hot-lists, their plates and legal basis
     HOTLISTS_WRITE = "plates:hotlists_write"  # create, change, delete hot-lists (audited)
+    PHOTOS_READ = "photos:read"  # the photo library's people, their faces and photos (browsing, no search)
+    PHOTOS_WRITE = "photos:write"  # name (with a basis), merge, split, move, erase library people (audited)
+    PHOTOS_SEARCH = "photos:search"  # photos of named people, by date (audited)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -75,6 +78,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PLATES_SEARCH,
             Permission.HOTLISTS_READ,
             Permission.HOTLISTS_WRITE,
+            Permission.PHOTOS_READ,
+            Permission.PHOTOS_WRITE,
+            Permission.PHOTOS_SEARCH,
         }
     ),
     # Reviews consents, the audit trail and what the cameras reported; never runs a face through a model.

@@ -28,6 +28,7 @@ from .sessions import SessionPool
 if TYPE_CHECKING:  # imported where first used: the service starts before models, video or cameras load
     from ..apps.dms.live import LiveSession
     from ..apps.effects.pipeline import Effects
+    from ..apps.photos import PhotoLibrary
     from ..apps.plates.store import PlateStore
     from ..face.liveness import PassiveLiveness
     from ..face.liveness_session import LivenessSession
@@ -97,6 +98,7 @@ class ServiceState:
         self._gallery: Gallery | None = None
         self._cameras: CameraHub | None = None
         self._plates: PlateStore | None = None
+        self._photos: PhotoLibrary | None = None
         self.plate_inference = threading.Lock()  # one plate read at a time: the readers use every core
         self._init_lock = threading.RLock()
         # dlib's network and MediaPipe's graph keep per-call state: one inference at a
@@ -170,6 +172,17 @@ class ServiceState:
                 self._plates = PlateStore.open(self.settings)
             return self._plates
 
+    # -- photo library ------------------------------------------------------
+    @property
+    def photos(self) -> PhotoLibrary:
+        """The photo library (people, naming, search), opened on first use."""
+        with self._init_lock:
+            if self._photos is None:
+                from ..apps.photos import PhotoLibrary
+
+                self._photos = PhotoLibrary.open(self.settings, pipeline=self.pipeline)
+            return self._photos
+
     # -- cameras ------------------------------------------------------------
     @property
     def cameras(self) -> CameraHub:
@@ -242,6 +255,10 @@ class ServiceState:
             plates, self._plates = self._plates, None
         if plates is not None:
             plates.close()
+        with self._init_lock:
+            photos, self._photos = self._photos, None
+        if photos is not None:
+            photos.close()
         with self._init_lock:
             if self._gallery is not None:
                 try:

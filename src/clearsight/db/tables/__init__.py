@@ -4,9 +4,11 @@ from .cameras import CameraRow, RuleRow
 from .events import EventRow, events_table
 from .gallery import AuditHeadRow, AuditRow, ConsentRow, GroupMemberRow, GroupRow, IdentityRow, TemplateRow
 from .keys import ApiKeyRow
+from .photos import PhotoConsentRow, PhotoFaceRow, PhotoPersonRow, PhotoRow
 from .plates import HotListPlateRow, HotListRow, PlateReadRow
 
 __all__ = [
     "ApiKeyRow", "AuditHeadRow", "AuditRow", "CameraRow", "ConsentRow", "EventRow", "GroupMemberRow", "GroupRow",
-    "HotListPlateRow", "HotListRow", "IdentityRow", "PlateReadRow", "RuleRow", "TemplateRow", "events_table",
+    "HotListPlateRow", "HotListRow", "IdentityRow", "PhotoConsentRow", "PhotoFaceRow", "PhotoPersonRow", "PhotoRow",
+    "PlateReadRow", "RuleRow", "TemplateRow", "events_table",
 ]
