@@ -51,8 +51,22 @@ NEEDS: dict[tuple[str, str], Permission | None] = {
     ("DELETE", "/v1/plates/hotlists/{hotlist_id}"): P.HOTLISTS_WRITE,
     ("POST", "/v1/plates/hotlists/{hotlist_id}/plates"): P.HOTLISTS_WRITE,
     ("DELETE", "/v1/plates/hotlists/{hotlist_id}/plates/{plate}"): P.HOTLISTS_WRITE,
+    ("GET", "/v1/photos/stats"): P.PHOTOS_READ,
+    ("GET", "/v1/photos/people"): P.PHOTOS_READ,
+    ("GET", "/v1/photos/people/{person_id}"): P.PHOTOS_READ,
+    ("GET", "/v1/photos/people/{person_id}/photos"): P.PHOTOS_READ,
+    ("GET", "/v1/photos/people/{person_id}/faces"): P.PHOTOS_READ,
+    ("POST", "/v1/photos/people/{person_id}/name"): P.PHOTOS_WRITE,
+    ("POST", "/v1/photos/people/{person_id}/merge"): P.PHOTOS_WRITE,
+    ("POST", "/v1/photos/people/{person_id}/split"): P.PHOTOS_WRITE,
+    ("DELETE", "/v1/photos/people/{person_id}"): P.PHOTOS_WRITE,
+    ("POST", "/v1/photos/faces/{face_id}/move"): P.PHOTOS_WRITE,
+    ("GET", "/v1/photos/faces/{face_id}/image"): P.PHOTOS_READ,
+    ("GET", "/v1/photos/search"): P.PHOTOS_SEARCH,
+    ("GET", "/v1/photos/{photo_id}/thumbnail"): P.PHOTOS_READ,
 }
-PATH_PARAMS = {"hotlist_id": "ab12", "read_id": "1", "plate": "AB123"}
+PATH_PARAMS = {"hotlist_id": "ab12", "read_id": "1", "plate": "AB123", "person_id": "ab12", "face_id": "1",
+               "photo_id": "1"}
 
 
 def _ops(c) -> set[tuple[str, str]]:
