@@ -18,7 +18,7 @@ from tests.conftest import REPO, data_path
 
 pytestmark = pytest.mark.integration
 
-EXTRA = ("Vladimir_Putin", "Winona_Ryder", "Wen_Jiabao", "Walter_Mondale")
+EXTRA = ("Vladimir_Putin", "Winona_Ryder")
 
 
 def run(env, *args, check=True):  # noqa: ANN001, ANN002, ANN201
