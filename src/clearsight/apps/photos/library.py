@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -69,6 +70,7 @@ class PhotoLibrary:
         self.keys = TemplateKeys(settings.template_key_file())
         self._pipeline = pipeline
         self._index: VectorIndex | None = None
+        self._index_lock = threading.RLock()  # the service calls from many threads
         self.rule = ClusterRule(self.ps.similarity, self.ps.min_faces, self.ps.vote)
 
     @classmethod
@@ -99,6 +101,10 @@ class PhotoLibrary:
     def index(self) -> VectorIndex:
         """The library's own face collection (the active key's domain), reconciled with
         the table on first use and after a key rotation."""
+        with self._index_lock:
+            return self._open_index()
+
+    def _open_index(self) -> VectorIndex:
         if self.keys.follow_file() and self._index is not None:
             self._index.close()
             self._index = None
@@ -434,9 +440,10 @@ class PhotoLibrary:
             self.audit.append(s, actor=actor, action="photos.erase", outcome="ok", purpose=Purpose.PHOTOS.value,
                               target=person_target(person_id), details={"faces": len(ids), "consents": consents})
         if ids:
-            index = self.index()
-            index.remove(np.asarray(ids, np.int64))
-            index.persist()
+            with self._index_lock:
+                index = self.index()
+                index.remove(np.asarray(ids, np.int64))
+                index.persist()
             for f in ids:
                 self.face_path(f).unlink(missing_ok=True)
         return {"faces": len(ids), "consents": consents}
@@ -487,10 +494,11 @@ class PhotoLibrary:
         return found
 
     def close(self) -> None:
-        if self._index is not None:
-            self._index.persist()
-            self._index.close()
-            self._index = None
+        with self._index_lock:
+            if self._index is not None:
+                self._index.persist()
+                self._index.close()
+                self._index = None
         self.engine.dispose()
 
     def __enter__(self) -> PhotoLibrary:
