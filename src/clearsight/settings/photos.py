@@ -16,7 +16,7 @@ class PhotoSettings(BaseModel):
         None, description="Thumbnails, face crops and the library's face index. None: <data_dir>/photos."
     )
     similarity: float = Field(
-        0.93, gt=0, lt=1,
+        0.945, gt=0, lt=1,
         description="Least cosine similarity between two faces of one person when grouping the library "
         "(bench/photos.py: best pairwise F1 on LFW-gray with the default embedder).",
     )
@@ -26,7 +26,7 @@ class PhotoSettings(BaseModel):
         "non-core face waits for the rest of its batch before it joins a neighbour's person or stands alone.",
     )
     vote: bool = Field(
-        True, description="Join the person with the largest summed similarity among the neighbours (True) or the "
+        False, description="Join the person with the largest summed similarity among the neighbours (True) or the "
         "person of the single nearest face (False, Immich).",
     )
     thumb_size: int = Field(320, ge=32, le=2048, description="Longest side of a photo thumbnail, in pixels.")

@@ -7,11 +7,11 @@ their merges and splits. The rule is Immich's (a face is a *core* face when at l
 `min_faces` faces, itself included, lie within the distance; a core face joins the
 person of its nearest assigned neighbour or starts a person; a non-core face waits
 until the end of the batch, then joins the nearest assigned neighbour within the
-distance or becomes a singleton), with one change measured on LFW: the neighbour
-person is chosen by summed similarity over the matches (a local Chinese-whispers
-vote) rather than by the single nearest face, so one look-alike cannot pull a face
-into the wrong person. Every face ends in a person (singletons included), because
-the library lists every face under someone.
+distance or becomes a singleton). A variant chooses the person by summed similarity
+over the matches (a local Chinese-whispers vote, `vote=True`); on LFW-gray it was no
+better at the best threshold (bench/photos.py), so the default is Immich's nearest
+face. Every face ends in a person (singletons included), because the library lists
+every face under someone.
 
 Vectors are L2-normalised; similarity is the inner product. Neighbours come from a
 `VectorIndex` (the library's FAISS collection), so the rule costs one k-NN query per
@@ -110,11 +110,11 @@ def dbscan(vectors: np.ndarray, max_distance: float, min_samples: int = 2) -> np
     return _singletons_for_noise(DBSCAN(eps=max_distance, min_samples=min_samples).fit_predict(vectors))
 
 
-def hdbscan(vectors: np.ndarray, min_cluster_size: int = 2, epsilon: float = 0.0) -> np.ndarray:
+def hdbscan(vectors: np.ndarray, min_cluster_size: int = 2, method: str = "eom") -> np.ndarray:
     from sklearn.cluster import HDBSCAN
 
     return _singletons_for_noise(HDBSCAN(min_cluster_size=min_cluster_size, min_samples=1,
-                                         cluster_selection_epsilon=epsilon).fit_predict(vectors))
+                                         cluster_selection_method=method).fit_predict(vectors))
 
 
 def distance_for(similarity: float) -> float:
