@@ -179,7 +179,8 @@ def clustering(rows: list[dict], ours_x: np.ndarray, peer_x: np.ndarray | None,
             results.append([f"PEER face_recognition + dlib CW ({int((~pk).sum())} no face)", f"dist<{thr}",
                             s["P"], s["R"], s["F1"], s["BF"], s["people"], s["merged"], s["split"],
                             f"{time.perf_counter() - t0:.1f}"])
-    table(["algorithm", "parameter", "pairwise P", "pairwise R", "pairwise F1", "BCubed F", "people (963 true)",
+    table(["algorithm", "parameter", "pairwise P", "pairwise R", "pairwise F1", "BCubed F",
+           f"people ({len(set(truth))} true)",
            "merged people", "split people", "s"], results,
           f"Clustering LFW-gray: {n} photos, {len(set(truth))} people ({int((~kept).sum())} photos without a face "
           "found by ours)")
