@@ -18,7 +18,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .settings import (DmsSettings, EventSettings, FacePaySettings, FaceSettings, FootageSettings, GallerySettings,
-                       ImageLimits, PlateSettings, RemoteAccess, ServerSettings)
+                       ImageLimits, PhotoSettings, PlateSettings, RemoteAccess, ServerSettings)
 
 
 def _default_data_dir() -> Path:
@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     plates: PlateSettings = Field(default_factory=PlateSettings)
     facepay: FacePaySettings = Field(default_factory=FacePaySettings)
     footage: FootageSettings = Field(default_factory=FootageSettings)
+    photos: PhotoSettings = Field(default_factory=PhotoSettings)
 
     @property
     def model_dir(self) -> Path:
@@ -104,6 +105,8 @@ class Settings(BaseSettings):
 
     def footage_index_dir(self) -> Path:
         return self.footage.index_dir or self.data_dir / "footage-index"
+    def photo_library_dir(self) -> Path:
+        return self.photos.library_dir or self.data_dir / "photos"
 
     def media_roots(self, remote: RemoteAccess | None = None) -> list[Path]:
         """Folders whose files API users (admins) may open as camera sources (of `remote`,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import typer
 
-from . import crowd, dms, effects, facepay, faces, footage, gallery, liveness, models, plates, server, stream
+from . import crowd, dms, effects, facepay, faces, footage, gallery, liveness, models, photos, plates, server, stream
 from .common import ClearsightGroup
 
 Command = tuple[str, Callable[..., None]]
@@ -55,6 +55,8 @@ GROUPS: tuple[tuple[str, str, tuple[Command, ...]], ...] = (
     ("facepay", "Ticketless metro face-pay: riders, gates, passages, the ledger, reports.", facepay.FACEPAY_COMMANDS),
     ("footage", "Footage search: index recorded video by face, find a person in it by a photo.",
      footage.FOOTAGE_COMMANDS),
+    ("photos", "The photo library: import, people, name, merge, split, move, search, erase.",
+     photos.PHOTOS_COMMANDS),
 )
 
 

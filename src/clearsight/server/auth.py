@@ -62,6 +62,9 @@ class Permission(str, Enum):
     FACEPAY_GATE = "facepay:gate"  # a gate submits passages: identifies riders and moves money
     FOOTAGE_INDEX = "footage:index"  # index video files under the media roots; list and erase indexed videos
     FOOTAGE_SEARCH = "footage:search"  # find a person in indexed footage (investigation/missing_person; audited)
+    PHOTOS_READ = "photos:read"  # the photo library's people, their faces and photos (browsing, no search)
+    PHOTOS_WRITE = "photos:write"  # name (with a basis), merge, split, move, erase library people (audited)
+    PHOTOS_SEARCH = "photos:search"  # photos of named people, by date (audited)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -84,6 +87,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FACEPAY_WRITE,
             Permission.FACEPAY_GATE,
             Permission.FOOTAGE_SEARCH,
+            Permission.PHOTOS_READ,
+            Permission.PHOTOS_WRITE,
+            Permission.PHOTOS_SEARCH,
         }
     ),
     # Reviews consents, the audit trail and what the cameras reported; never runs a face through a model.

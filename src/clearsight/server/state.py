@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # imported where first used: the service starts before models
     from ..apps.effects.pipeline import Effects
     from ..apps.facepay import FacePay
     from ..apps.footage import FootageLibrary
+    from ..apps.photos import PhotoLibrary
     from ..apps.plates.store import PlateStore
     from ..face.liveness import PassiveLiveness
     from ..face.liveness_session import LivenessSession
@@ -101,6 +102,7 @@ class ServiceState:
         self._cameras: CameraHub | None = None
         self._plates: PlateStore | None = None
         self._facepay: FacePay | None = None
+        self._photos: PhotoLibrary | None = None
         self.plate_inference = threading.Lock()  # one plate read at a time: the readers use every core
         self._footage: FootageLibrary | None = None
         self.footage_jobs: ThreadPoolExecutor | None = None  # one index run at a time: it uses every core
@@ -203,6 +205,16 @@ class ServiceState:
                 self._footage = FootageLibrary.open(self.settings, pipeline=FacePipeline(settings=self.settings.face))
                 self.footage_jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearsight-footage")
             return self._footage
+    # -- photo library ------------------------------------------------------
+    @property
+    def photos(self) -> PhotoLibrary:
+        """The photo library (people, naming, search), opened on first use."""
+        with self._init_lock:
+            if self._photos is None:
+                from ..apps.photos import PhotoLibrary
+
+                self._photos = PhotoLibrary.open(self.settings, pipeline=self.pipeline)
+            return self._photos
 
     # -- cameras ------------------------------------------------------------
     @property
@@ -289,6 +301,10 @@ class ServiceState:
             plates.close()
         if facepay is not None:
             facepay.close()
+        with self._init_lock:
+            photos, self._photos = self._photos, None
+        if photos is not None:
+            photos.close()
         with self._init_lock:
             if self._gallery is not None:
                 try:

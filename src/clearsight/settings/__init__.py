@@ -12,8 +12,9 @@ from .facepay import FacePaySettings, FareTable
 from .footage import FootageSettings
 from .gallery import GallerySettings
 from .images import ImageLimits
+from .photos import PhotoSettings
 from .plates import PlateSettings
 from .remote import AllowRule, RemoteAccess
 from .server import RateLimits, ServerSettings
 
-__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FacePaySettings", "FaceSettings", "FareTable", "FootageSettings", "GallerySettings", "ImageLimits", "PlateSettings", "RateLimits", "ServerSettings"]
+__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FacePaySettings", "FaceSettings", "FareTable", "FootageSettings", "GallerySettings", "ImageLimits", "PhotoSettings", "PlateSettings", "RateLimits", "ServerSettings"]

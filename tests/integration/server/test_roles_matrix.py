@@ -76,9 +76,23 @@ NEEDS: dict[tuple[str, str], Permission | None] = {
     ("GET", "/v1/facepay/disputes/{dispute_id}/evidence"): P.FACEPAY_WRITE,
     ("GET", "/v1/facepay/reports/daily"): P.FACEPAY_READ,
     ("GET", "/v1/facepay/fares"): P.FACEPAY_READ,
+    ("GET", "/v1/photos/stats"): P.PHOTOS_READ,
+    ("GET", "/v1/photos/people"): P.PHOTOS_READ,
+    ("GET", "/v1/photos/people/{person_id}"): P.PHOTOS_READ,
+    ("GET", "/v1/photos/people/{person_id}/photos"): P.PHOTOS_READ,
+    ("GET", "/v1/photos/people/{person_id}/faces"): P.PHOTOS_READ,
+    ("POST", "/v1/photos/people/{person_id}/name"): P.PHOTOS_WRITE,
+    ("POST", "/v1/photos/people/{person_id}/merge"): P.PHOTOS_WRITE,
+    ("POST", "/v1/photos/people/{person_id}/split"): P.PHOTOS_WRITE,
+    ("DELETE", "/v1/photos/people/{person_id}"): P.PHOTOS_WRITE,
+    ("POST", "/v1/photos/faces/{face_id}/move"): P.PHOTOS_WRITE,
+    ("GET", "/v1/photos/faces/{face_id}/image"): P.PHOTOS_READ,
+    ("GET", "/v1/photos/search"): P.PHOTOS_SEARCH,
+    ("GET", "/v1/photos/{photo_id}/thumbnail"): P.PHOTOS_READ,
 }
 PATH_PARAMS = {"hotlist_id": "ab12", "read_id": "1", "plate": "AB123", "rider_id": "ab12", "gate_id": "G",
-               "passage_id": "ab12", "dispute_id": "ab12", "video_id": "v1", "track_id": "1"}
+               "passage_id": "ab12", "dispute_id": "ab12", "video_id": "v1", "track_id": "1", "person_id": "ab12",
+               "face_id": "1", "photo_id": "1"}
 
 
 def _ops(c) -> set[tuple[str, str]]:

@@ -7,11 +7,13 @@ from .facepay import (FacePayAccountRow, FacePayDisputeRow, FacePayEntryRow, Fac
 from .footage import FootageTrackRow, FootageVideoRow
 from .gallery import AuditHeadRow, AuditRow, ConsentRow, GroupMemberRow, GroupRow, IdentityRow, TemplateRow
 from .keys import ApiKeyRow
+from .photos import PhotoConsentRow, PhotoFaceRow, PhotoPersonRow, PhotoRow
 from .plates import HotListPlateRow, HotListRow, PlateReadRow
 
 __all__ = [
     "ApiKeyRow", "AuditHeadRow", "AuditRow", "CameraRow", "ConsentRow", "EventRow", "FacePayAccountRow",
     "FacePayDisputeRow", "FacePayEntryRow", "FacePayGateRow", "FacePayJourneyRow", "FacePayPassageRow",
     "FacePayRiderRow", "FacePayTxnRow", "FootageTrackRow", "FootageVideoRow", "GroupMemberRow", "GroupRow",
-    "HotListPlateRow", "HotListRow", "IdentityRow", "PlateReadRow", "RuleRow", "TemplateRow", "events_table",
+    "HotListPlateRow", "HotListRow", "IdentityRow", "PhotoConsentRow", "PhotoFaceRow", "PhotoPersonRow", "PhotoRow",
+    "PlateReadRow", "RuleRow", "TemplateRow", "events_table",
 ]

@@ -1,0 +1,38 @@
+"""The photo library: where it lives, how faces are grouped by person, thumbnail sizes.
+
+The clustering defaults are the ones `bench/photos.py` measured best on LFW-gray with
+the default embedder; a different embedder needs its own `similarity`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class PhotoSettings(BaseModel):
+    library_dir: Path | None = Field(
+        None, description="Thumbnails, face crops and the library's face index. None: <data_dir>/photos."
+    )
+    similarity: float = Field(
+        0.945, gt=0, lt=1,
+        description="Least cosine similarity between two faces of one person when grouping the library "
+        "(bench/photos.py: best pairwise F1 on LFW-gray with the default embedder).",
+    )
+    min_faces: int = Field(
+        2, ge=1, le=50,
+        description="Faces (itself included) within `similarity` that make a face a core face (Immich's rule); a "
+        "non-core face waits for the rest of its batch before it joins a neighbour's person or stands alone.",
+    )
+    vote: bool = Field(
+        False, description="Join the person with the largest summed similarity among the neighbours (True) or the "
+        "person of the single nearest face (False, Immich).",
+    )
+    thumb_size: int = Field(320, ge=32, le=2048, description="Longest side of a photo thumbnail, in pixels.")
+    face_thumb_size: int = Field(128, ge=32, le=512, description="Side of a face crop thumbnail, in pixels.")
+    persist_every: int = Field(
+        200, ge=1, description="Photos imported between two saves of the face index (it is rebuilt from the "
+        "database anyway after a crash)."
+    )
+    search_limit: int = Field(1000, gt=0, le=100_000, description="Most photos one search returns.")
