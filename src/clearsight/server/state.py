@@ -196,7 +196,6 @@ class ServiceState:
                 from ..rules.sinks import EventStore
                 from ..rules.store import RuleStore
                 from ..stream.hub import CameraHub
-    from .inference import RemotePipeline
                 from ..stream.store import CameraStore
 
                 data_dir = self.settings.data_dir
