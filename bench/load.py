@@ -226,18 +226,16 @@ async def run_open_loop(url: str, make_request, rate: float, duration: float) ->
 def inference_share(probe_a: bytes, probe_b: bytes, rounds: int = 10) -> float:
     """Median time of the model work one verify does (two decodes, detections and
     embeddings), in this process, in ms: what a worker process takes off the service."""
-    import io
-
     from clearsight.face.pipeline import FacePipeline
     from clearsight.io import load_image
 
     pipe = FacePipeline()
-    pipe.primary_template(load_image(io.BytesIO(probe_a)))
+    pipe.primary_template(load_image(probe_a))
     times = []
     for _ in range(rounds):
         t0 = time.perf_counter()
-        pipe.primary_template(load_image(io.BytesIO(probe_a)))
-        pipe.primary_template(load_image(io.BytesIO(probe_b)))
+        pipe.primary_template(load_image(probe_a))
+        pipe.primary_template(load_image(probe_b))
         times.append(time.perf_counter() - t0)
     return float(np.median(times) * 1000)
 
