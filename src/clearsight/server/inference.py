@@ -60,6 +60,14 @@ def _init_worker(face_settings_json: str, threads: int) -> None:
 
     _limit_threads()
     _worker_pipeline = FacePipeline(settings=FaceSettings.model_validate_json(face_settings_json))
+    _load_models(_worker_pipeline)  # before the first task: a worker is warm when it takes work
+
+
+def _load_models(pipe: FacePipeline) -> None:
+    import numpy as np
+
+    pipe.detector.detect(np.zeros((64, 64, 3), np.uint8))
+    _ = pipe.embedder
 
 
 def _limit_threads() -> None:
@@ -77,13 +85,7 @@ def _call(method: str, args: tuple, kwargs: dict) -> Any:
     return getattr(_worker_pipeline, method)(*args, **kwargs)
 
 
-def _warm() -> int:
-    import numpy as np
-
-    pipe = _worker_pipeline
-    assert pipe is not None
-    pipe.detector.detect(np.zeros((64, 64, 3), np.uint8))
-    _ = pipe.embedder
+def _pid() -> int:
     return os.getpid()
 
 
@@ -131,11 +133,11 @@ class InferencePool:
             raise InferenceWorkersDown("an inference worker stopped; retry the request") from None
 
     def warm_up(self) -> list[int]:
-        """Load the models in every worker (one warm-up per worker, run side by side);
-        the worker process ids."""
+        """Start every worker (each loads its models before taking a task: N tasks
+        submitted at once start N processes); the worker process ids."""
         pool = self._executor()
-        futures = [pool.submit(_warm) for _ in range(self.workers)]
-        return [f.result() for f in futures]
+        futures = [pool.submit(_pid) for _ in range(self.workers)]
+        return sorted({f.result() for f in futures})
 
     def pipeline(self) -> RemotePipeline:
         return RemotePipeline(self.submit, self._face_settings)
