@@ -212,3 +212,27 @@ def test_withdrawal_erasure_and_revocation_hold_for_every_request_after_them(ser
 
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(verify, range(8))) == [401] * 8
+
+
+def test_detect_embed_and_a_faceless_search_through_the_workers(server):
+    """The other routes whose model work moved to the workers answer as in one process:
+    faces with quality and crops, a deterministic template, the no-face problem."""
+    import io
+
+    import httpx
+    import numpy as np
+    from PIL import Image
+
+    base, key = server.base, server.keys["operator"]
+    photo = data_path(*EXAMPLES, "obama.jpg").read_bytes()
+    with httpx.Client(base_url=base, headers=_auth(key), timeout=120) as c:
+        r = c.post("/v1/detect", files={"image": ("p.jpg", photo)}, data={"quality": "true", "crops": "true"})
+        assert r.status_code == 200, r.text
+        faces = r.json()["faces"]
+        assert len(faces) == 1 and faces[0]["quality"]["passed"] and faces[0]["crop"].startswith("data:image/jpeg")
+        vectors = [c.post("/v1/embed", files={"image": ("p.jpg", photo)}).json()["vector"] for _ in range(3)]
+        assert len(vectors[0]) >= 128 and np.allclose(vectors[0], vectors[1]) and np.allclose(vectors[0], vectors[2])
+        buf = io.BytesIO()
+        Image.new("RGB", (160, 120), (90, 120, 150)).save(buf, format="PNG")
+        r = c.post("/v1/search", files={"image": ("g.png", buf.getvalue())}, data={"purpose": PURPOSE})
+        assert r.status_code == 422 and r.json()["code"] == "no_face", r.text
