@@ -240,6 +240,24 @@ def inference_share(probe_a: bytes, probe_b: bytes, rounds: int = 10) -> float:
     return float(np.median(times) * 1000)
 
 
+def drain(base: str, timeout: float = 300.0) -> None:
+    """Wait until the service has finished the requests of the last cell: a client that
+    timed out leaves its request queued on the server, which would slow the next cell."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            text = httpx.get(base + "/metrics", timeout=10).text
+        except httpx.HTTPError:
+            return
+        line = next((x for x in text.splitlines() if x.startswith("clearsight_http_in_flight")), "")
+        if not line or float(line.split()[-1]) <= 1.0:  # the /metrics request itself
+            time.sleep(1.0)
+            return
+        time.sleep(1.0)
+
+
 def _load() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -317,6 +335,7 @@ def main() -> None:
             measured: dict[tuple[str, int], dict] = {}
             for endpoint, fn in fns.items():
                 for conc in args.concurrency:
+                    drain(base)
                     res = asyncio.run(run_load(base, fn, conc, args.duration))
                     measured[(endpoint, conc)] = res
                     rows.append((endpoint, conc, system, res["n"], round(res["rps"], 2), round(res["p50"], 1),
@@ -332,6 +351,7 @@ def main() -> None:
                     capacity = max(measured[(endpoint, c)]["rps"] for c in args.concurrency)
                     unloaded = measured.get((endpoint, 1))
                     rate = capacity * args.open_loop
+                    drain(base)
                     res = asyncio.run(run_open_loop(base, fn, rate, max(args.duration, 20.0)))
                     ratio = res["p99"] / unloaded["p99"] if unloaded and unloaded["p99"] else float("nan")
                     open_rows.append((endpoint, system, round(capacity, 2), round(rate, 2), res["n"],
