@@ -53,8 +53,9 @@ def default_workers() -> int:
 
 def _init_worker(face_settings_json: str, threads: int) -> None:
     global _worker_pipeline
-    # each process gets its share of the cores: N processes x all-cores threads would thrash
-    os.environ["CLEARSIGHT_THREADS"] = str(threads)
+    # each process gets its share of the cores (N processes x all-cores threads would thrash),
+    # unless the operator set the model threads explicitly
+    os.environ.setdefault("CLEARSIGHT_THREADS", str(threads))
     from ..face.pipeline import FacePipeline
     from ..settings import FaceSettings
 
