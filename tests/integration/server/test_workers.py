@@ -236,3 +236,35 @@ def test_detect_embed_and_a_faceless_search_through_the_workers(server):
         Image.new("RGB", (160, 120), (90, 120, 150)).save(buf, format="PNG")
         r = c.post("/v1/search", files={"image": ("g.png", buf.getvalue())}, data={"purpose": PURPOSE})
         assert r.status_code == 422 and r.json()["code"] == "no_face", r.text
+
+
+def test_a_killed_worker_costs_requests_in_flight_not_the_service(server):
+    """SIGKILL one inference worker (what the OOM killer does): the service answers 503
+    `inference_unavailable` at most for what was in flight, starts fresh workers, and
+    verifies again; nothing it holds (keys, gallery) is lost."""
+    import signal
+
+    import httpx
+
+    base, proc, key = server.base, server.proc, server.keys["operator"]
+    a = data_path(*EXAMPLES, "obama.jpg").read_bytes()
+    before = _spawned_workers(proc.pid)
+    assert len(before) == 2
+    os.kill(before[0], signal.SIGKILL)
+    codes = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        r = httpx.post(base + "/v1/verify", headers=_auth(key), timeout=120,
+                       files={"image_a": ("a.jpg", a), "image_b": ("b.jpg", a)})
+        codes.append(r.status_code)
+        if r.status_code == 200:
+            assert r.json()["match"] is True
+            break
+        assert r.status_code == 503 and r.json()["code"] == "inference_unavailable", r.text
+    assert codes[-1] == 200 and codes.count(503) <= 1, codes
+    assert proc.poll() is None
+    after = _spawned_workers(proc.pid)
+    assert after and not set(after) & set(before)  # a fresh pool
+    if server.ids:  # the gallery is intact: the third person of the first test still matches
+        kit = _search(base, key, _photo(*PEOPLE["Kit Harington"][1]))
+        assert _matched(kit) == {server.ids["Kit Harington"]}
