@@ -264,7 +264,7 @@ def test_a_killed_worker_costs_requests_in_flight_not_the_service(server):
     assert codes[-1] == 200 and codes.count(503) <= 1, codes
     assert proc.poll() is None
     after = _spawned_workers(proc.pid)
-    assert after and not set(after) & set(before)  # a fresh pool
+    assert after and before[0] not in after  # a fresh pool
     if server.ids:  # the gallery is intact: the third person of the first test still matches
         kit = _search(base, key, _photo(*PEOPLE["Kit Harington"][1]))
         assert _matched(kit) == {server.ids["Kit Harington"]}
