@@ -50,14 +50,23 @@ def peer_app():
     app = FastAPI()
     gallery: list[tuple[str, np.ndarray]] = []
     lock = threading.Lock()  # dlib's models are not thread-safe
+    waiting = [0]  # encodings queued or running: what the benchmark drains between cells
 
     def encode(data: bytes) -> np.ndarray | None:
         import io
 
         img = face_recognition.load_image_file(io.BytesIO(data))
-        with lock:
-            enc = face_recognition.face_encodings(img)
+        waiting[0] += 1
+        try:
+            with lock:
+                enc = face_recognition.face_encodings(img)
+        finally:
+            waiting[0] -= 1
         return enc[0] if enc else None
+
+    @app.get("/inflight")
+    def inflight() -> dict:
+        return {"in_flight": waiting[0]}
 
     @app.post("/enrol")
     def enrol(name: str = Form(...), image: UploadFile = File(...)) -> dict:
@@ -240,22 +249,25 @@ def inference_share(probe_a: bytes, probe_b: bytes, rounds: int = 10) -> float:
     return float(np.median(times) * 1000)
 
 
-def drain(base: str, timeout: float = 300.0) -> None:
-    """Wait until the service has finished the requests of the last cell: a client that
+def drain(base: str, peer: bool = False, timeout: float = 600.0) -> None:
+    """Wait until a service has finished the requests of the last cell: a client that
     timed out leaves its request queued on the server, which would slow the next cell."""
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            text = httpx.get(base + "/metrics", timeout=10).text
+            if peer:
+                busy = httpx.get(base + "/inflight", timeout=10).json()["in_flight"] > 0
+            else:
+                text = httpx.get(base + "/metrics", timeout=10).text
+                line = next((x for x in text.splitlines() if x.startswith("clearsight_http_in_flight")), "")
+                busy = bool(line) and float(line.split()[-1]) > 1.0  # the /metrics request itself
         except httpx.HTTPError:
             return
-        line = next((x for x in text.splitlines() if x.startswith("clearsight_http_in_flight")), "")
-        if not line or float(line.split()[-1]) <= 1.0:  # the /metrics request itself
-            time.sleep(1.0)
-            return
         time.sleep(1.0)
+        if not busy:
+            return
 
 
 def _load() -> str:
@@ -387,6 +399,7 @@ def main() -> None:
                 for endpoint, fn in (("POST /v1/verify", fr_verify), ("POST /v1/search", fr_search)):
                     asyncio.run(run_load(pbase, fn, 1, 0.5))
                     for conc in args.concurrency:
+                        drain(pbase, peer=True)
                         res = asyncio.run(run_load(pbase, fn, conc, args.duration))
                         rows.append((endpoint, conc, system, res["n"], round(res["rps"], 2), round(res["p50"], 1),
                                      round(res["p99"], 1), _cell(res)))
