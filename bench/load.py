@@ -51,17 +51,22 @@ def peer_app():
     gallery: list[tuple[str, np.ndarray]] = []
     lock = threading.Lock()  # dlib's models are not thread-safe
     waiting = [0]  # encodings queued or running: what the benchmark drains between cells
+    count_lock = threading.Lock()
+
+    def count(delta: int) -> None:
+        with count_lock:
+            waiting[0] += delta
 
     def encode(data: bytes) -> np.ndarray | None:
         import io
 
         img = face_recognition.load_image_file(io.BytesIO(data))
-        waiting[0] += 1
+        count(1)
         try:
             with lock:
                 enc = face_recognition.face_encodings(img)
         finally:
-            waiting[0] -= 1
+            count(-1)
         return enc[0] if enc else None
 
     @app.get("/inflight")
