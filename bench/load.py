@@ -1,16 +1,20 @@
 """Load test of the service: requests/s and p50/p99 latency of POST /v1/verify and
-POST /v1/search at 1, 4 and 16 concurrent clients, against a real `clearsight serve`
-on a fresh data dir with a gallery enrolled from LFW.
+POST /v1/search at 1, 4, 16 and 64 concurrent clients (60 s client timeout), against a
+real `clearsight serve` on a fresh data dir with a gallery enrolled from LFW, once with
+1 inference worker and once with N (default: one per core). Then an open-loop run: a
+fixed arrival rate at 80% of the verify capacity measured with N workers, whose p99 is
+compared with the unloaded (1-client) p99.
 
 Side by side, in the same run, the peer a user would otherwise write: a minimal
 FastAPI service around `face_recognition` (its README's HOG + dlib ResNet recipe,
 linear search over the enrolled encodings), served by the same uvicorn, loaded by
 the same client. Both answer over HTTP with multipart uploads of the same photos.
 
-    .venv/bin/python bench/load.py [--duration 10] [--gallery 150] [--concurrency 1 4 16] [--no-peer]
+    .venv/bin/python bench/load.py [--duration 10] [--gallery 150] [--concurrency 1 4 16 64]
+                                   [--workers 1 2] [--no-peer]
 
 Timings depend on the machine and on whatever else runs on it; the table header
-says how many cores this run saw.
+says how many cores this run saw and the load average (`uptime`) before and after.
 """
 
 
@@ -33,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import lfw_identification_subset, require_data, table  # noqa: E402
 
 PURPOSE = "access"
+CLIENT_TIMEOUT_S = 60.0  # the acceptance bar: no request may fail at 64 clients with this timeout
 
 
 # ---------------------------------------------------------------- the peer service
@@ -45,14 +50,28 @@ def peer_app():
     app = FastAPI()
     gallery: list[tuple[str, np.ndarray]] = []
     lock = threading.Lock()  # dlib's models are not thread-safe
+    waiting = [0]  # encodings queued or running: what the benchmark drains between cells
+    count_lock = threading.Lock()
+
+    def count(delta: int) -> None:
+        with count_lock:
+            waiting[0] += delta
 
     def encode(data: bytes) -> np.ndarray | None:
         import io
 
         img = face_recognition.load_image_file(io.BytesIO(data))
-        with lock:
-            enc = face_recognition.face_encodings(img)
+        count(1)
+        try:
+            with lock:
+                enc = face_recognition.face_encodings(img)
+        finally:
+            count(-1)
         return enc[0] if enc else None
+
+    @app.get("/inflight")
+    def inflight() -> dict:
+        return {"in_flight": waiting[0]}
 
     @app.post("/enrol")
     def enrol(name: str = Form(...), image: UploadFile = File(...)) -> dict:
@@ -106,7 +125,7 @@ def _wait(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
     sys.exit(f"{url} not ready after {timeout} s")
 
 
-def start_clearsight(data_dir: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:
+def start_clearsight(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str, dict[str, str]]:
     from clearsight.config import Settings
     from clearsight.server.auth import KeyStore
 
@@ -115,7 +134,8 @@ def start_clearsight(data_dir: Path) -> tuple[subprocess.Popen, str, dict[str, s
     env.pop("CLEARSIGHT_DATA_DIR", None)
     log = open(data_dir / "server.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "clearsight.cli", "serve", "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning"],
+        [sys.executable, "-m", "clearsight.cli", "serve", "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning",
+         "--workers", str(workers)],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
@@ -123,7 +143,7 @@ def start_clearsight(data_dir: Path) -> tuple[subprocess.Popen, str, dict[str, s
     base = f"http://127.0.0.1:{port}"
     _wait(base + "/readyz", proc)
     # the benchmark measures throughput, not the rate limiter: a key with a huge budget
-    store = KeyStore.for_data_dir(data_dir)
+    store = KeyStore.open(Settings(data_dir=data_dir))
     _, key = store.create("operator", "bench/load.py", rate_limit=10**9)
     store.close()
     return proc, base, {"Authorization": f"Bearer {key}"}
@@ -149,7 +169,7 @@ async def run_load(url: str, make_request, concurrency: int, duration: float) ->
     errors: dict[str, int] = defaultdict(int)
     stop = time.perf_counter() + duration
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=CLIENT_TIMEOUT_S, limits=limits) as client:
 
         async def worker() -> None:
             while time.perf_counter() < stop:
@@ -179,11 +199,101 @@ async def run_load(url: str, make_request, concurrency: int, duration: float) ->
     }
 
 
+async def run_open_loop(url: str, make_request, rate: float, duration: float) -> dict:
+    """A fixed arrival rate (one request every 1/rate s, whatever the answers do):
+    latency counts from the scheduled send, so queueing in the client counts too."""
+    import httpx
+
+    lat: list[float] = []
+    errors: dict[str, int] = defaultdict(int)
+    n = max(1, int(rate * duration))
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=CLIENT_TIMEOUT_S, limits=limits) as client:
+        t0 = time.perf_counter()
+
+        async def one(i: int) -> None:
+            due = t0 + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            try:
+                r = await make_request(client, url)
+                if r.status_code != 200:
+                    errors[str(r.status_code)] += 1
+                    return
+            except httpx.HTTPError as exc:
+                errors[type(exc).__name__] += 1
+                return
+            lat.append(time.perf_counter() - due)
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+        elapsed = time.perf_counter() - t0
+    arr = np.asarray(lat) * 1000
+    return {
+        "n": len(lat),
+        "rps": len(lat) / elapsed if elapsed else 0.0,
+        "p50": float(np.percentile(arr, 50)) if len(arr) else float("nan"),
+        "p99": float(np.percentile(arr, 99)) if len(arr) else float("nan"),
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
+    }
+
+
+def inference_share(probe_a: bytes, probe_b: bytes, rounds: int = 10) -> float:
+    """Median time of the model work one verify does (two decodes, detections and
+    embeddings), in this process, in ms: what a worker process takes off the service."""
+    from clearsight.face.pipeline import FacePipeline
+    from clearsight.io import load_image
+
+    pipe = FacePipeline()
+    pipe.primary_template(load_image(probe_a))
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        pipe.primary_template(load_image(probe_a))
+        pipe.primary_template(load_image(probe_b))
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times) * 1000)
+
+
+def drain(base: str, peer: bool = False, timeout: float = 600.0) -> None:
+    """Wait until a service has finished the requests of the last cell: a client that
+    timed out leaves its request queued on the server, which would slow the next cell."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if peer:
+                busy = httpx.get(base + "/inflight", timeout=10).json()["in_flight"] > 0
+            else:
+                text = httpx.get(base + "/metrics", timeout=10).text
+                line = next((x for x in text.splitlines() if x.startswith("clearsight_http_in_flight")), "")
+                busy = bool(line) and float(line.split()[-1]) > 1.0  # the /metrics request itself
+        except httpx.HTTPError:
+            return
+        time.sleep(1.0)
+        if not busy:
+            return
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _cell(res: dict) -> object:
+    return res["errors"] if not res["errors"] else f"{res['errors']} {res['error_kinds']}"
+
+
 def main() -> None:
+    from clearsight.server.inference import default_workers
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=float, default=10.0, help="seconds per (endpoint, concurrency) cell")
     ap.add_argument("--gallery", type=int, default=150, help="LFW identities enrolled before searching")
-    ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
+    ap.add_argument("--workers", type=int, nargs="+", default=sorted({1, default_workers()}),
+                    help="inference worker counts to measure (clearsight serve --workers)")
+    ap.add_argument("--open-loop", type=float, default=0.8,
+                    help="arrival rate of the open-loop run, as a share of the measured verify capacity (0: skip)")
     ap.add_argument("--no-peer", action="store_true", help="skip the face_recognition peer")
     args = ap.parse_args()
 
@@ -198,35 +308,78 @@ def main() -> None:
         seen.setdefault(ident, path)
     enrol_set = [(ident, Path(p).read_bytes()) for ident, p in list(seen.items())[: args.gallery]]
     enrol_set.append(("Barack Obama (examples)", (ex / "obama.jpg").read_bytes()))
+    load_before = _load()
 
-    systems = []
+    async def cs_verify(client, url, auth):
+        return await client.post(url + "/v1/verify", headers=auth, files={"image_a": ("a.jpg", probe_a), "image_b": ("b.jpg", probe_b)})
+
+    async def cs_search(client, url, auth):
+        return await client.post(
+            url + "/v1/search", headers=auth, files={"image": ("q.jpg", probe_search)}, data={"purpose": PURPOSE, "top_k": "5"}
+        )
+
+    rows: list[tuple] = []
+    speedups: list[tuple] = []
+    open_rows: list[tuple] = []
     procs: list[subprocess.Popen] = []
-    tmp = Path(tempfile.mkdtemp(prefix="clearsight-load-"))
+    tmps: list[Path] = []
+    enrolled = 0
     try:
-        t0 = time.perf_counter()
-        proc, base, auth = start_clearsight(tmp)
-        procs.append(proc)
-        startup = time.perf_counter() - t0
-        enrolled = 0
-        with httpx.Client(timeout=60, headers=auth) as c:
-            for name, img in enrol_set:
-                r = c.post(base + "/v1/identities", json={"display_name": name})
-                iid = r.json()["id"]
-                c.post(f"{base}/v1/identities/{iid}/consents", json={"purpose": PURPOSE, "legal_basis": "consent", "granted_by": name})
-                r = c.post(f"{base}/v1/identities/{iid}/faces", files={"image": ("f.jpg", img)})
-                enrolled += r.status_code == 201
-        print(f"clearsight: ready in {startup:.1f} s (fresh data dir, models loaded); enrolled {enrolled}/{len(enrol_set)}", flush=True)
+        # ---- clearsight, once per worker count (a fresh data dir each: same gallery, same enrolment)
+        for workers in args.workers:
+            tmp = Path(tempfile.mkdtemp(prefix="clearsight-load-"))
+            tmps.append(tmp)
+            t0 = time.perf_counter()
+            proc, base, auth = start_clearsight(tmp, workers)
+            procs.append(proc)
+            startup = time.perf_counter() - t0
+            enrolled = 0
+            with httpx.Client(timeout=60, headers=auth) as c:
+                for name, img in enrol_set:
+                    r = c.post(base + "/v1/identities", json={"display_name": name})
+                    iid = r.json()["id"]
+                    c.post(f"{base}/v1/identities/{iid}/consents",
+                           json={"purpose": PURPOSE, "legal_basis": "consent", "granted_by": name})
+                    r = c.post(f"{base}/v1/identities/{iid}/faces", files={"image": ("f.jpg", img)})
+                    enrolled += r.status_code == 201
+            print(f"clearsight --workers {workers}: ready in {startup:.1f} s; enrolled {enrolled}/{len(enrol_set)}",
+                  flush=True)
+            system = f"clearsight serve --workers {workers}"
+            fns = {"POST /v1/verify": lambda c, u, a=auth: cs_verify(c, u, a),
+                   "POST /v1/search": lambda c, u, a=auth: cs_search(c, u, a)}
+            for fn in fns.values():  # warm every worker (lazy loads, first-call costs)
+                asyncio.run(run_load(base, fn, max(workers, 1) * 2, 1.0))
+            measured: dict[tuple[str, int], dict] = {}
+            for endpoint, fn in fns.items():
+                for conc in args.concurrency:
+                    drain(base)
+                    res = asyncio.run(run_load(base, fn, conc, args.duration))
+                    measured[(endpoint, conc)] = res
+                    rows.append((endpoint, conc, system, res["n"], round(res["rps"], 2), round(res["p50"], 1),
+                                 round(res["p99"], 1), _cell(res)))
+                    print(f"  {endpoint} c={conc} {system}: {res['rps']:.2f} req/s, errors {res['errors']}", flush=True)
+                one = measured.get((endpoint, 1))
+                four = measured.get((endpoint, 4))
+                if one and four and one["rps"]:
+                    speedups.append((endpoint, system, round(one["rps"], 2), round(four["rps"], 2),
+                                     round(four["rps"] / one["rps"], 2)))
+            if args.open_loop > 0 and workers == max(args.workers):
+                for endpoint, fn in fns.items():
+                    capacity = max(measured[(endpoint, c)]["rps"] for c in args.concurrency)
+                    unloaded = measured.get((endpoint, 1))
+                    rate = capacity * args.open_loop
+                    drain(base)
+                    res = asyncio.run(run_open_loop(base, fn, rate, max(args.duration, 20.0)))
+                    ratio = res["p99"] / unloaded["p99"] if unloaded and unloaded["p99"] else float("nan")
+                    open_rows.append((endpoint, system, round(capacity, 2), round(rate, 2), res["n"],
+                                      round(res["p50"], 1), round(res["p99"], 1),
+                                      round(unloaded["p99"], 1) if unloaded else float("nan"), round(ratio, 2),
+                                      _cell(res)))
+                    print(f"  open loop {endpoint} at {rate:.2f} req/s: p99 {res['p99']:.0f} ms", flush=True)
+            proc.terminate()
+            proc.wait(timeout=60)
 
-        async def cs_verify(client, url):
-            return await client.post(url + "/v1/verify", headers=auth, files={"image_a": ("a.jpg", probe_a), "image_b": ("b.jpg", probe_b)})
-
-        async def cs_search(client, url):
-            return await client.post(
-                url + "/v1/search", headers=auth, files={"image": ("q.jpg", probe_search)}, data={"purpose": PURPOSE, "top_k": "5"}
-            )
-
-        systems.append(("clearsight serve", base, cs_verify, cs_search))
-
+        # ---- the peer, in the same run
         if not args.no_peer:
             try:
                 import face_recognition  # noqa: F401
@@ -247,35 +400,42 @@ def main() -> None:
                 async def fr_search(client, url):
                     return await client.post(url + "/search", files={"image": ("q.jpg", probe_search)}, data={"top_k": "5"})
 
-                systems.append(("face_recognition 1.3.0 + FastAPI (peer)", pbase, fr_verify, fr_search))
-
-        for _name, url, v, sfn in systems:  # warm both paths (lazy loads, first-call costs)
-            asyncio.run(run_load(url, v, 1, 0.5))
-            asyncio.run(run_load(url, sfn, 1, 0.5))
-        rows = []
-        for endpoint, idx in (("POST /v1/verify", 2), ("POST /v1/search", 3)):
-            for conc in args.concurrency:
-                for name, url, *fns in systems:
-                    make = fns[idx - 2]
-                    res = asyncio.run(run_load(url, make, conc, args.duration))
-                    rows.append(
-                        (endpoint, conc, name, res["n"], round(res["rps"], 2), round(res["p50"], 1), round(res["p99"], 1),
-                         res["errors"] if not res["errors"] else f"{res['errors']} {res['error_kinds']}")
-                    )
-                    print(f"  {endpoint} c={conc} {name}: {res['rps']:.2f} req/s", flush=True)
-        table(
-            ("endpoint", "clients", "system", "requests", "req/s", "p50 ms", "p99 ms", "errors"),
-            rows,
-            title=f"Service load ({os.cpu_count()} cores, {args.duration:.0f} s per cell, gallery {enrolled} identities)",
-        )
+                system = "face_recognition 1.3.0 + FastAPI (peer)"
+                for endpoint, fn in (("POST /v1/verify", fr_verify), ("POST /v1/search", fr_search)):
+                    asyncio.run(run_load(pbase, fn, 1, 0.5))
+                    for conc in args.concurrency:
+                        drain(pbase, peer=True)
+                        res = asyncio.run(run_load(pbase, fn, conc, args.duration))
+                        rows.append((endpoint, conc, system, res["n"], round(res["rps"], 2), round(res["p50"], 1),
+                                     round(res["p99"], 1), _cell(res)))
+                        print(f"  {endpoint} c={conc} {system}: {res['rps']:.2f} req/s", flush=True)
+        model_ms = inference_share(probe_a, probe_b)
     finally:
         for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        for t in tmps:
+            shutil.rmtree(t, ignore_errors=True)
+
+    rows.sort(key=lambda r: (r[0], r[1]))
+    machine = f"{os.cpu_count()} cores, load average {load_before} before, {_load()} after"
+    table(("endpoint", "clients", "system", "requests", "req/s", "p50 ms", "p99 ms", "errors"), rows,
+          title=f"Service load ({machine}; {args.duration:.0f} s per cell, {CLIENT_TIMEOUT_S:.0f} s client timeout, "
+                f"gallery {enrolled} identities)")
+    table(("endpoint", "system", "req/s 1 client", "req/s 4 clients", "4 vs 1"), speedups,
+          title="Scaling with clients (acceptance: verify with --workers 2 on 2 cores, 4 vs 1 >= 1.6)")
+    if open_rows:
+        table(("endpoint", "system", "capacity req/s", "arrivals req/s", "requests", "p50 ms", "p99 ms",
+               "unloaded p99 ms", "p99 vs unloaded", "errors"), open_rows,
+              title=f"Fixed arrival rate at {args.open_loop:.0%} of the measured capacity (acceptance: p99 <= 2x unloaded)")
+    one_client = [r for r in rows if r[0] == "POST /v1/verify" and r[1] == 1 and r[2].endswith("--workers 1")]
+    if one_client:
+        print(f"\nModel work of one verify in process: {model_ms:.0f} ms of a {one_client[0][5]} ms p50 "
+              f"({model_ms / float(one_client[0][5]):.0%}): the share a worker process takes off the service.")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,12 @@
 
     .venv/bin/python bench/search.py                      # 1M and 10M (needs ~16 GB RAM, ~25 min)
     .venv/bin/python bench/search.py --sizes 1000000 --skip-real
+    .venv/bin/python bench/search.py --sizes 1000000 --skip-real --hnsw-max 0 --coverage-sizes ""   # + the Milvus server row
+
+At sizes up to `--milvus-max` (1M) the same vectors also go into a real Milvus server
+(the `milvus` wheel's standalone binary, started on free loopback ports) through the
+gallery's MilvusIndex, searched over gRPC: the in-process FAISS index side by side with
+a server a cluster deployment would use.
 """
 
 from __future__ import annotations
@@ -264,7 +270,7 @@ def _rerank(xb: np.ndarray, cand: np.ndarray, q: np.ndarray, k: int = 10) -> np.
 
 
 def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shards: int,
-                hnsw: bool, model: list, keep_dir: str | None = None) -> None:
+                hnsw: bool, model: list, keep_dir: str | None = None, milvus: bool = False) -> None:
     from clearsight.gallery.index.faiss_index import FaissIndex
 
     rng = np.random.default_rng(n)
@@ -364,6 +370,9 @@ def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shard
     qz_ms = time_single(lambda q: ivf.quantizer.search(q, ivf.nprobe), xq, 200)[0]
     model[-1]["quantizer_ms"] = qz_ms
     del idx, seq
+
+    if milvus:
+        bench_milvus_server(xb, xq, record)
 
     if hnsw:  # the graph alternative, at the same recall question
         t0 = time.time()
@@ -486,6 +495,34 @@ def extrapolate(model: list, coverage_rows: list, nprobe_100m: int | None) -> No
           "needed on a streamed 100M gallery; cost scales with codes scanned and shards")
 
 
+def bench_milvus_server(xb: np.ndarray, xq: np.ndarray, record) -> None:  # noqa: ANN001
+    """The gallery's MilvusIndex (exact FLAT inner product, as the gallery creates its
+    collection) against a real Milvus server started here from the `milvus` wheel, over
+    gRPC on loopback: what `gallery.index: milvus` with `milvus_uri: http://...` does."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.milvus_server import milvus_server, unavailable
+
+    from clearsight.gallery.index.milvus_index import MilvusIndex
+
+    reason = unavailable()
+    if reason:
+        print(f"# Milvus server row skipped: {reason}", flush=True)
+        return
+    with tempfile.TemporaryDirectory(dir="/tmp") as tmp, milvus_server(Path(tmp)) as uri:
+        t0 = time.time()
+        idx = MilvusIndex(xb.shape[1], uri=uri, collection="bench_search")
+        step = 50_000
+        for s in range(0, len(xb), step):
+            idx.add(np.arange(s, min(s + step, len(xb)), dtype=np.int64), xb[s : s + step])
+        idx.persist()
+        assert len(idx) == len(xb)
+        build = time.time() - t0
+        print(f"# Milvus server {uri}: {len(xb):,} vectors inserted and flushed in {build:.0f}s", flush=True)
+        record("MilvusIndex on a Milvus 2.3.5 server (FLAT IP, gRPC on loopback)", lambda q: idx.search(q, 10)[1],
+               build, float("nan"), 50)
+        idx.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000000,10000000")
@@ -499,6 +536,8 @@ def main() -> None:
                     help="lists to probe at 100M for the model (default: measured coverage, else 8*sqrt(nlist))")
     ap.add_argument("--keep-index", metavar="DIR", default=None,
                     help="keep each size's built index in DIR/n<size> and reuse it on the next run (a 10M build takes ~10 min)")
+    ap.add_argument("--milvus-max", type=int, default=1_000_000,
+                    help="also load galleries up to this size into a real Milvus server and search it (0: never)")
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--no-peer", action="store_true")
     args = ap.parse_args()
@@ -516,7 +555,8 @@ def main() -> None:
     headers = ("gallery", "index", "recall@1", "recall@10", "rank-1 ident.", "p50 ms", "p99 ms",
                f"batch QPS ({args.threads} thr)", "build s", "bytes/vector")
     for n in (int(s) for s in args.sizes.split(",") if s):
-        bench_scale(gen, n, args.queries, rows, args.threads, args.shards, n <= args.hnsw_max, model, args.keep_index)
+        bench_scale(gen, n, args.queries, rows, args.threads, args.shards, n <= args.hnsw_max, model, args.keep_index,
+                    milvus=n <= args.milvus_max)
         table(headers, rows, f"Synthetic 1:N up to {n:,} (d={gen.d}, LFW-fitted generator, 2 cores)")
     coverage_rows: list = []
     for n in (int(s) for s in args.coverage_sizes.split(",") if s):

@@ -61,15 +61,23 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="TCP port [default: 8000]")] = None,
     data_dir: DataDirOpt = None,
     log_level: Annotated[str, typer.Option(help="critical | error | warning | info | debug")] = "info",
+    workers: Annotated[
+        Optional[int],
+        typer.Option(min=1, max=64, help="inference worker processes (detect, embed, verify, search) "
+                     "[default: one per core; 1 runs inference in the service process]"),
+    ] = None,
 ) -> None:
     """Run the REST API and the web console. First start creates an admin key and prints it once."""
     quiet_runtimes()
     import uvicorn
 
     from ..server.app import create_app
+    from ..server.inference import default_workers
 
     settings = _settings(data_dir)
     server = settings.server
+    if workers is not None or "workers" not in server.model_fields_set:
+        server = server.model_copy(update={"workers": workers or default_workers()})
     host = host or server.host
     port = port or server.port
     first_key = ensure_admin_key(settings)
@@ -84,7 +92,8 @@ def serve(
             f"    {first_key}\n\n"
             "More keys: clearsight keys create --role operator|auditor|client\n"
         )
-    typer.echo("Models load in the background; /readyz reports when they are ready.")
+    typer.echo(f"Models load in the background ({server.workers} inference worker"
+               f"{'s' if server.workers > 1 else ''}); /readyz reports when they are ready.")
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"Note: listening on {host}: put TLS (a reverse proxy) in front before exposing it to a network.")
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level in ("info", "debug"))

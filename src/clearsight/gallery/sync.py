@@ -55,7 +55,7 @@ class IndexSync:
         if gs.index == "milvus":
             uri = gs.milvus_uri or str(self.settings.gallery_index_dir() / "milvus.db")
             coll = re.sub(r"[.+-]", "_", f"{gs.milvus_collection}_{_safe(model_id)}_{self.keys.active}")
-            return create_index("milvus", dim, uri=uri, collection=coll)
+            return create_index("milvus", dim, uri=uri, collection=coll, token=gs.milvus_token)
         return create_index(gs.index, dim, path=self._path(), exact_max=gs.exact_max,
                             factory=gs.compressed_factory, k_factor=gs.compressed_k_factor,
                             threads=gs.index_threads, shards=gs.index_shards, probe_factor=gs.ivf_probe_factor,

@@ -24,6 +24,7 @@ from ..rules.sinks import SSEBroadcaster
 from ..settings import ServerSettings
 from ..db import upgrade_data_dir
 from .auth import KeyStore, RateLimiter, StreamTickets
+from .inference import InferencePool
 from .sessions import SessionPool
 
 if TYPE_CHECKING:  # imported where first used: the service starts before models, video or cameras load
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # imported where first used: the service starts before models
     from ..face.pipeline import FacePipeline
     from ..gallery import Gallery
     from ..stream.hub import CameraHub
+    from .inference import RemotePipeline
 
 log = logging.getLogger("clearsight.server")
 
@@ -110,6 +112,9 @@ class ServiceState:
         # dlib's network and MediaPipe's graph keep per-call state: one inference at a
         # time per process (the runtimes use every core for that one call anyway).
         self._inference = threading.Lock()
+        # stateless inference (detect, embed, verify, search's templates) in worker processes
+        # when there is more than one: see server/inference.py for why a pool and not N services
+        self.inference_pool = InferencePool(server.workers, settings.face) if server.workers > 1 else None
         self.ready = threading.Event()
         self.warmup_error: str | None = None
 
@@ -137,6 +142,16 @@ class ServiceState:
     def inference(self) -> Iterator[FacePipeline]:
         pipe = self.pipeline
         with self._inference:
+            yield pipe
+
+    @contextmanager
+    def compute(self) -> Iterator[FacePipeline | RemotePipeline]:
+        """A pipeline for stateless inference: a worker process's when there is a pool
+        (no lock: the pool bounds the concurrency), else this process's under its lock."""
+        if self.inference_pool is not None:
+            yield self.inference_pool.pipeline()
+            return
+        with self.inference() as pipe:
             yield pipe
 
     # -- gallery ------------------------------------------------------------
@@ -262,6 +277,9 @@ class ServiceState:
             with self._inference:
                 pipe.detector.detect(np.zeros((64, 64, 3), np.uint8))
                 _ = pipe.embedder
+            if self.inference_pool is not None:
+                pids = self.inference_pool.warm_up()
+                log.info("%d inference workers ready (pids %s)", len(pids), ", ".join(map(str, pids)))
             if self.gallery_available:
                 _ = self.gallery
             self.ready.set()
@@ -294,6 +312,8 @@ class ServiceState:
             jobs.shutdown(wait=True, cancel_futures=True)
         if footage is not None:
             footage.close()
+        if self.inference_pool is not None:
+            self.inference_pool.close()
         with self._init_lock:
             plates, self._plates = self._plates, None
             facepay, self._facepay = self._facepay, None

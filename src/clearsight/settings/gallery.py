@@ -60,6 +60,10 @@ class GallerySettings(BaseModel):
         None, description="Milvus: a file path runs milvus-lite embedded; http://host:19530 a server or cluster."
     )
     milvus_collection: str = Field("clearsight_templates", description="Milvus collection of the templates.")
+    milvus_token: str | None = Field(
+        None, description="Milvus: credentials of a server or cluster with authentication on ('user:password', or "
+        "an API key). None: no authentication.",
+    )
     key_file: Path | None = Field(
         None,
         description="Template-protection key ring. None: <secrets_dir>/template_keys.json (0600), or the one an older "

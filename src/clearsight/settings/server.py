@@ -33,6 +33,11 @@ class ServerSettings(BaseModel):
         description="Load the face models in the background at start-up, so /readyz turns green without a slow "
         "first request.",
     )
+    workers: int = Field(
+        1, ge=1, le=64,
+        description="Inference worker processes for detect, embed, verify and search (each loads the face models). "
+        "1: inference runs in the service process, one at a time. `clearsight serve` defaults to one per core.",
+    )
     max_search_faces: int = Field(10, gt=0, description="Most faces returned with crops in one search.")
     remote: RemoteAccess = Field(
         default_factory=RemoteAccess,

@@ -27,3 +27,19 @@ def _one_faiss_thread():
     import faiss
 
     faiss.omp_set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def milvus_server_uri(tmp_path_factory):
+    """One real Milvus server for the session (the index suite and the gallery on it), on
+    free ports, its data in a temp dir; skips with the reason when it cannot start."""
+    from tests.milvus_server import milvus_server, unavailable
+
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    try:
+        with milvus_server(tmp_path_factory.mktemp("milvus-server")) as uri:
+            yield uri
+    except RuntimeError as exc:
+        pytest.skip(f"the Milvus server could not start here: {exc}")

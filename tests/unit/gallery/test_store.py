@@ -269,6 +269,23 @@ def test_gallery_on_milvus_lite(tmp_path):
         g.close()
 
 
+def test_gallery_on_a_milvus_server(milvus_server_uri):
+    """The production shape: `index=milvus` with an http:// URI reaches a real server over
+    gRPC, under the collection name the gallery derives (prefix, model, key id hex)."""
+    from .helpers import open_gallery
+
+    g = open_gallery(index="milvus", milvus_uri=milvus_server_uri)
+    try:
+        people = [person(g, f"s{i}", "access", seed=950 + i) for i in range(5)]
+        assert g.search(near(952), "access", "gate")[0].identity_id == people[2].id
+        g.erase_identity(people[2].id, "dpo")
+        assert people[2].id not in {m.identity_id for m in g.search(emb(952), "access", "gate", top_k=5)}
+        d = g.stats()["index"]
+        assert d["backend"] == "milvus" and d["uri"] == milvus_server_uri and d["vectors"] == 4
+    finally:
+        g.close()
+
+
 def test_gallery_on_the_large_gallery_index(tmp_path):
     """The IVF index in two shards (what a gallery past `exact_max` uses): consent
     filter, erasure and reopen behave as on the exact index."""

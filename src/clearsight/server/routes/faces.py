@@ -43,7 +43,7 @@ async def detect(
 
     def work() -> DetectOut:
         rgb = load_image(images["image"])
-        with state.inference() as pipe:
+        with state.compute() as pipe:
             faces = pipe.detect(rgb, mesh=params.mesh)
         out = []
         for f in faces:
@@ -67,7 +67,7 @@ async def embed(
 
     def work() -> EmbedOut:
         rgb = load_image(images["image"])
-        with state.inference() as pipe:
+        with state.compute() as pipe:
             t = pipe.primary_template(rgb)
         return EmbedOut(
             model=t.embedding.model,
@@ -113,7 +113,7 @@ async def verify(
         # decode outside the model lock: other requests' inference overlaps with it
         rgb_a = load_image(images["image_a"])
         rgb_b = load_image(images["image_b"]) if params.identity_id is None else None
-        with state.inference() as pipe:
+        with state.compute() as pipe:
             ta = _primary(pipe, rgb_a, "image_a")
             if rgb_b is not None:
                 tb = _primary(pipe, rgb_b, "image_b")

@@ -36,21 +36,23 @@ async def search(
         g = state.gallery
         opts = {"top_k": params.top_k, "group": params.group, "mode": params.mode, "fpir": params.fpir}
         point = OpenSetOut(**g.search_point(params.purpose, params.group, mode=params.mode, fpir=params.fpir).to_dict())
-        with state.inference() as pipe:
+        templates = []
+        with state.compute() as pipe:
             faces = pipe.detect(rgb)
-            if not faces:
-                # let the gallery refuse it, so the attempt is audited like every search
-                try:
+            if faces:
+                if not params.all_faces:
+                    faces = [max(faces, key=lambda f: f.box.area)]
+                templates = pipe.templates(rgb, faces[: state.server.max_search_faces])
+        if not faces:
+            # let the gallery refuse it, so the attempt is audited like every search
+            try:
+                with state.inference():
                     g.search(rgb, params.purpose, actor=key.actor, **opts)
-                except NoFaceError:
-                    if not params.all_faces:
-                        raise
-                    return SearchOut(purpose=params.purpose, operating_point=params.operating_point, faces=[],
-                                     open_set=point)
-            if not params.all_faces:
-                faces = [max(faces, key=lambda f: f.box.area)]
-            faces = faces[: state.server.max_search_faces]
-            templates = pipe.templates(rgb, faces) if faces else []
+            except NoFaceError:
+                if not params.all_faces:
+                    raise
+                return SearchOut(purpose=params.purpose, operating_point=params.operating_point, faces=[],
+                                 open_set=point)
         out = []
         for t in templates:
             hits = g.search(t.embedding, params.purpose, actor=key.actor, **opts)
