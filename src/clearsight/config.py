@@ -17,8 +17,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .settings import (DmsSettings, EventSettings, FaceSettings, GallerySettings, ImageLimits, PlateSettings,
-                       RemoteAccess, ServerSettings)
+from .settings import (DmsSettings, EventSettings, FaceSettings, GallerySettings, ImageLimits, KycSettings,
+                       LoginSettings, PlateSettings, RemoteAccess, ServerSettings)
 
 
 def _default_data_dir() -> Path:
@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     events: EventSettings = Field(default_factory=EventSettings)
     gallery: GallerySettings = Field(default_factory=GallerySettings)
     plates: PlateSettings = Field(default_factory=PlateSettings)
+    kyc: KycSettings = Field(default_factory=KycSettings)
+    login: LoginSettings = Field(default_factory=LoginSettings)
 
     @property
     def model_dir(self) -> Path:

@@ -10,8 +10,9 @@ from .events import EventSettings
 from .face import FaceSettings
 from .gallery import GallerySettings
 from .images import ImageLimits
+from .kyc import KycSettings, LoginSettings
 from .plates import PlateSettings
 from .remote import AllowRule, RemoteAccess
 from .server import RateLimits, ServerSettings
 
-__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FaceSettings", "GallerySettings", "ImageLimits", "PlateSettings", "RateLimits", "ServerSettings"]
+__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FaceSettings", "GallerySettings", "ImageLimits", "KycSettings", "LoginSettings", "PlateSettings", "RateLimits", "ServerSettings"]
