@@ -59,7 +59,18 @@ class DocumentRead:
         return out
 
 
+def upright(face: Face) -> bool:
+    """Eyes above the mouth and roughly level: a face the detector saw the right way up."""
+    p = face.landmarks.points if face.landmarks is not None else None
+    if p is None or len(p) < 5:
+        return True
+    eyes, mouth = p[:2], p[3:5]
+    dx, dy = float(eyes[1][0] - eyes[0][0]), float(eyes[1][1] - eyes[0][1])
+    return abs(dy) < 0.5 * abs(dx) and float(mouth[:, 1].mean()) > float(eyes[:, 1].mean())
+
+
 def _best_face(faces: list[Face]) -> Face | None:
+    faces = [f for f in faces if upright(f)]
     if not faces:
         return None
     biggest = max(f.box.area for f in faces)
@@ -93,16 +104,18 @@ class DocumentReader:
             key = (face.score, face.box.area)
             if key > best_key:
                 best, best_key = (deg, img, face, len(faces)), key
-            if deg == 0 and face.score >= 0.8:
+            if deg == 0 and face.score >= 0.6:
                 break  # upright, as almost every photo is: skip the other turns
         return best
 
-    def read_text(self, page: np.ndarray) -> list[str]:
+    def read_text(self, page: np.ndarray) -> tuple[list[str], Mrz | None]:
+        """The page's text lines and its MRZ, if one reads."""
         if self._text is None:
             from ..vision.documents.text import DocumentText
 
             self._text = DocumentText()
-        return [t.text for t in self._text.lines(page)]
+        lines, readings = self._text.read(page)
+        return [t.text for t in lines], find_mrz(readings)
 
     def read(self, image: ImageInput) -> DocumentRead:
         rgb = load_image(image)
@@ -115,14 +128,15 @@ class DocumentReader:
         text: list[str] = []
         mrz = None
         if self.ocr:
-            text = self.read_text(upright)
-            mrz = find_mrz(text)
-            if mrz is None and portrait is None:  # no face to say which way is up: the text may tell
-                for d in (180, 90, 270):
-                    t = self.read_text(rotate(pg.image, d))
-                    m = find_mrz(t)
+            text, mrz = self.read_text(upright)
+            if mrz is None:  # the face may have been upside down to the detector: the text may tell
+                for d in ((deg + 180) % 360,) if portrait is not None else (180, 90, 270):
+                    t, m = self.read_text(rotate(pg.image, d))
                     if m is not None:
                         deg, upright, text, mrz = d, rotate(pg.image, d), t, m
+                        if portrait is not None:
+                            f = _best_face(self.pipeline.detect(upright))
+                            portrait = Portrait(f, portrait_crop(upright, f), n) if f is not None else None
                         break
         return DocumentRead(upright, pg.found, deg, portrait, mrz, tuple(text))
 

@@ -28,7 +28,9 @@ from .sessions import SessionPool
 if TYPE_CHECKING:  # imported where first used: the service starts before models, video or cameras load
     from ..apps.dms.live import LiveSession
     from ..apps.effects.pipeline import Effects
+    from ..apps.kyc.store import KycStore
     from ..apps.plates.store import PlateStore
+    from ..face.document import DocumentReader
     from ..face.liveness import PassiveLiveness
     from ..face.liveness_session import LivenessSession
     from ..face.pipeline import FacePipeline
@@ -97,6 +99,8 @@ class ServiceState:
         self._gallery: Gallery | None = None
         self._cameras: CameraHub | None = None
         self._plates: PlateStore | None = None
+        self._kyc: KycStore | None = None
+        self._documents: DocumentReader | None = None
         self.plate_inference = threading.Lock()  # one plate read at a time: the readers use every core
         self._init_lock = threading.RLock()
         # dlib's network and MediaPipe's graph keep per-call state: one inference at a
@@ -120,7 +124,8 @@ class ServiceState:
         """The passive liveness models (two small networks and the trained cues), shared by all sessions."""
         with self._init_lock:
             if self._passive is None:
-                from ..face.liveness import PassiveLiveness
+                from ..face.document import DocumentReader
+    from ..face.liveness import PassiveLiveness
 
                 self._passive = PassiveLiveness()
             return self._passive
@@ -169,6 +174,27 @@ class ServiceState:
 
                 self._plates = PlateStore.open(self.settings)
             return self._plates
+
+    # -- KYC and log-in -----------------------------------------------------
+    @property
+    def kyc(self) -> KycStore:
+        """KYC sessions and log-in lock-outs (main database), opened on first use."""
+        with self._init_lock:
+            if self._kyc is None:
+                from ..apps.kyc.store import KycStore
+
+                self._kyc = KycStore.open(self.settings)
+            return self._kyc
+
+    @property
+    def document_reader(self) -> DocumentReader:
+        """ID documents: page, portrait, PP-OCR text (loaded on first use), on this service's pipeline."""
+        with self._init_lock:
+            if self._documents is None:
+                from ..face.document import DocumentReader
+
+                self._documents = DocumentReader(self.pipeline)
+            return self._documents
 
     # -- cameras ------------------------------------------------------------
     @property
@@ -242,6 +268,10 @@ class ServiceState:
             plates, self._plates = self._plates, None
         if plates is not None:
             plates.close()
+        with self._init_lock:
+            kyc, self._kyc = self._kyc, None
+        if kyc is not None:
+            kyc.close()
         with self._init_lock:
             if self._gallery is not None:
                 try:

@@ -246,7 +246,7 @@ def parse_td3(line1: str, line2: str) -> Mrz:
               CheckResult("expiry_date", ok_exp), CheckResult("optional_data", ok_opt),
               CheckResult("composite", ok_comp))
     fixed2 = number + d_num + nationality + birth + d_birth + sex + expiry + d_exp + optional + d_opt + d_comp
-    return Mrz("TD3", (code + state + l1[5:44], fixed2), code.replace(FILLER, ""), state.replace(FILLER, ""),
+    return Mrz("TD3", (code + state + _fold(l1[5:44], "a")[0], fixed2), code.replace(FILLER, ""), state.replace(FILLER, ""),
                surname, given, number.replace(FILLER, ""), nationality.replace(FILLER, ""), birth, sex, expiry,
                optional.replace(FILLER, ""), checks, tuple(repairs))
 
@@ -273,36 +273,46 @@ def parse_td1(line1: str, line2: str, line3: str) -> Mrz:
     checks = (CheckResult("document_number", ok_num), CheckResult("birth_date", ok_birth),
               CheckResult("expiry_date", ok_exp), CheckResult("composite", ok_comp))
     lines = (code + state + number + d_num + opt1, birth + d_birth + sex + expiry + d_exp + nationality + opt2 + d_comp,
-             l3)
+             _fold(l3, "a")[0])
     return Mrz("TD1", lines, code.replace(FILLER, ""), state.replace(FILLER, ""), surname, given,
                number.replace(FILLER, ""), nationality.replace(FILLER, ""), birth, sex, expiry,
                (opt1 + opt2).replace(FILLER, ""), checks, tuple(repairs))
 
 
 def _looks_like_mrz(line: str) -> bool:
-    return len(line) >= 24 and line.count(FILLER) >= 2
+    """Long enough and with filler (a detector box may stop short of a row's trailing `<`s)."""
+    return len(line) >= 15 and line.count(FILLER) >= 2
 
 
-def find_mrz(lines: list[str]) -> Mrz | None:
+def _score(m: Mrz) -> tuple[int, int]:
+    return (sum(c.valid for c in m.checks) - len(m.checks), -len(m.repairs))
+
+
+def find_mrz(lines: list[str] | list[list[str]]) -> Mrz | None:
     """The MRZ among text lines read top to bottom (OCR output): the best-checking TD3
-    pair or TD1 triple of consecutive MRZ-like lines, or None."""
-    cleaned = [clean_line(x) for x in lines]
-    cand = [c for c in cleaned if _looks_like_mrz(c) or (len(c) >= 28 and re.search(r"\d{6}", c))]
+    pair or TD1 triple of consecutive MRZ-like lines, or None.
+
+    Each line may come with several readings (the recogniser run on the line as
+    photographed, binarised, padded): every combination of a group's readings is
+    parsed and the one whose check digits hold best wins, so one bad reading of a
+    line does not sink the others."""
+    rows = [[x] if isinstance(x, str) else list(x) for x in lines]
+    rows = [[clean_line(x) for x in r] for r in rows]
+    rows = [r for r in rows if any(_looks_like_mrz(c) or (len(c) >= 28 and re.search(r"\d{6}", c)) for c in r)]
     best: Mrz | None = None
-
-    def score(m: Mrz) -> tuple[int, int]:
-        return (sum(c.valid for c in m.checks) - len(m.checks), -len(m.repairs))
-
-    for i in range(len(cand) - 1):
-        a, b = cand[i], cand[i + 1]
-        if a[:1] in ("P",) or (len(a) > 34 and len(b) > 34):
-            m = parse_td3(a, b)
-            if best is None or score(m) > score(best):
-                best = m
-        if i + 2 < len(cand) and max(len(a), len(b), len(cand[i + 2])) <= 36:
-            m = parse_td1(a, b, cand[i + 2])
-            if best is None or score(m) > score(best):
-                best = m
+    for i in range(len(rows) - 1):
+        a, b = rows[i], rows[i + 1]
+        long_ = max(map(len, a)) > 34 and max(map(len, b)) > 34
+        if any(x[:1] == "P" for x in a) or long_:
+            for x, y in itertools.product(a, b):
+                m = parse_td3(x, y)
+                if best is None or _score(m) > _score(best):
+                    best = m
+        if i + 2 < len(rows) and min(map(len, a + b + rows[i + 2])) <= 36:
+            for x, y, z in itertools.product(a, b, rows[i + 2]):
+                m = parse_td1(x, y, z)
+                if best is None or _score(m) > _score(best):
+                    best = m
     return best
 
 
