@@ -124,8 +124,7 @@ class ServiceState:
         """The passive liveness models (two small networks and the trained cues), shared by all sessions."""
         with self._init_lock:
             if self._passive is None:
-                from ..face.document import DocumentReader
-    from ..face.liveness import PassiveLiveness
+                from ..face.liveness import PassiveLiveness
 
                 self._passive = PassiveLiveness()
             return self._passive
