@@ -104,14 +104,19 @@ class KycCheck:
 
     def run(self, document: ImageInput, selfie: ImageInput | None, liveness: LivenessEvidence, actor: str, *,
             today: date | None = None) -> KycResult:
-        v = _Verdict()
-        checks: dict[str, Any] = {"liveness": liveness.summary()}
-        doc = self.reader.read(document)
-        info = self._document(doc, v, checks, today)
         selfie_rgb = load_image(selfie) if selfie is not None else liveness.reference_frame
         if selfie_rgb is None:
             raise InputError("send a selfie, or run a liveness session first (its best frame is the selfie)")
-        self._liveness(selfie_rgb, selfie is not None, liveness, v, checks)
+        return self.decide(self.reader.read(document), selfie_rgb, liveness, actor,
+                           separate_selfie=selfie is not None, today=today)
+
+    def decide(self, doc: DocumentRead, selfie_rgb: np.ndarray, liveness: LivenessEvidence, actor: str, *,
+               separate_selfie: bool = True, today: date | None = None) -> KycResult:
+        """The decision on a document already read (`DocumentReader.read`)."""
+        v = _Verdict()
+        checks: dict[str, Any] = {"liveness": liveness.summary()}
+        info = self._document(doc, v, checks, today)
+        self._liveness(selfie_rgb, separate_selfie, liveness, v, checks)
         try:
             me = self.pipeline.primary_template(selfie_rgb)
         except NoFaceError:
