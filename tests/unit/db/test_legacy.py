@@ -141,7 +141,7 @@ def test_old_data_dir_is_upgraded_once(tmp_path, caplog):
     gallery = make_engine(settings.gallery_database_url())
     events_engine = make_engine(settings.events_database_url())
     try:
-        assert current_revision(gallery, "main") == "0004"
+        assert current_revision(gallery, "main") == "0005"
         assert current_revision(events_engine, "events") == "events_0001"
         with gallery.connect() as conn:
             assert conn.execute(text("SELECT display_name FROM identities")).scalar_one() == "Ada"
