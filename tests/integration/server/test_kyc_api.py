@@ -83,9 +83,11 @@ def test_kyc_session_flow_with_liveness(service, key, clip, document, assert_pro
                                files={"document": ("d.jpg", b"not a jpeg")}), 422, "image_decode_error")
     assert client.get(f"/v1/kyc/sessions/{sess['session_id']}", headers=key).json()["status"] == "open"
     r = client.post(f"/v1/kyc/sessions/{sess['session_id']}/submit", headers=key,
-                    files={"document": ("d.jpg", document, "image/jpeg")})
+                    files={"document": ("d.jpg", document, "image/jpeg")},
+                    data={"enrol": "true", "external_id": "applicant-1"})
     assert r.status_code == 200, r.text
     out = r.json()
+    assert (out["identity_id"] is not None) == (out["decision"] == "pass")  # enrolled on a pass only
     assert out["checks"]["liveness"] == {**out["checks"]["liveness"], "kind": "active", "passed": True}
     assert out["checks"]["document"]["portrait_found"] and out["checks"]["selfie_vs_portrait"]["id_photo"]
     assert out["decision"] in ("pass", "review", "fail") and out["status"] == "decided"

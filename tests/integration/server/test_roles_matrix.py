@@ -51,6 +51,10 @@ NEEDS: dict[tuple[str, str], Permission | None] = {
     ("DELETE", "/v1/plates/hotlists/{hotlist_id}"): P.HOTLISTS_WRITE,
     ("POST", "/v1/plates/hotlists/{hotlist_id}/plates"): P.HOTLISTS_WRITE,
     ("DELETE", "/v1/plates/hotlists/{hotlist_id}/plates/{plate}"): P.HOTLISTS_WRITE,
+    ("POST", "/v1/kyc/sessions"): P.VERIFY_IDENTITY,
+    ("GET", "/v1/kyc/sessions/{name}"): P.VERIFY_IDENTITY,
+    ("POST", "/v1/kyc/sessions/{name}/submit"): P.SEARCH,  # and verify_identity: the duplicate search is 1:N
+    ("POST", "/v1/login"): P.VERIFY_IDENTITY,
 }
 PATH_PARAMS = {"hotlist_id": "ab12", "read_id": "1", "plate": "AB123"}
 
