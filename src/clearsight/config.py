@@ -18,7 +18,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .settings import (DmsSettings, EventSettings, FacePaySettings, FaceSettings, FootageSettings, GallerySettings,
-                       ImageLimits, PhotoSettings, PlateSettings, RemoteAccess, ServerSettings)
+                       ImageLimits, KycSettings, LoginSettings, PhotoSettings, PlateSettings, RemoteAccess,
+                       ServerSettings)
 
 
 def _default_data_dir() -> Path:
@@ -70,6 +71,8 @@ class Settings(BaseSettings):
     facepay: FacePaySettings = Field(default_factory=FacePaySettings)
     footage: FootageSettings = Field(default_factory=FootageSettings)
     photos: PhotoSettings = Field(default_factory=PhotoSettings)
+    kyc: KycSettings = Field(default_factory=KycSettings)
+    login: LoginSettings = Field(default_factory=LoginSettings)
 
     @property
     def model_dir(self) -> Path:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import typer
 
-from . import crowd, dms, effects, facepay, faces, footage, gallery, liveness, models, photos, plates, server, stream
+from . import crowd, dms, effects, facepay, faces, footage, gallery, kyc, liveness, models, photos, plates, server, stream
 from .common import ClearsightGroup
 
 Command = tuple[str, Callable[..., None]]
@@ -32,6 +32,7 @@ COMMANDS: tuple[Command, ...] = (
     ("detect", faces.detect),
     ("verify", faces.verify),
     ("liveness", liveness.liveness),
+    ("kyc", kyc.kyc),
     ("models", models.models),
     ("enrol", gallery.enrol),
     ("search", gallery.search),

@@ -33,7 +33,9 @@ if TYPE_CHECKING:  # imported where first used: the service starts before models
     from ..apps.facepay import FacePay
     from ..apps.footage import FootageLibrary
     from ..apps.photos import PhotoLibrary
+    from ..apps.kyc.store import KycStore
     from ..apps.plates.store import PlateStore
+    from ..face.document import DocumentReader
     from ..face.liveness import PassiveLiveness
     from ..face.liveness_session import LivenessSession
     from ..face.pipeline import FacePipeline
@@ -105,6 +107,8 @@ class ServiceState:
         self._plates: PlateStore | None = None
         self._facepay: FacePay | None = None
         self._photos: PhotoLibrary | None = None
+        self._kyc: KycStore | None = None
+        self._documents: DocumentReader | None = None
         self.plate_inference = threading.Lock()  # one plate read at a time: the readers use every core
         self._footage: FootageLibrary | None = None
         self.footage_jobs: ThreadPoolExecutor | None = None  # one index run at a time: it uses every core
@@ -230,6 +234,26 @@ class ServiceState:
 
                 self._photos = PhotoLibrary.open(self.settings, pipeline=self.pipeline)
             return self._photos
+    # -- KYC and log-in -----------------------------------------------------
+    @property
+    def kyc(self) -> KycStore:
+        """KYC sessions and log-in lock-outs (main database), opened on first use."""
+        with self._init_lock:
+            if self._kyc is None:
+                from ..apps.kyc.store import KycStore
+
+                self._kyc = KycStore.open(self.settings)
+            return self._kyc
+
+    @property
+    def document_reader(self) -> DocumentReader:
+        """ID documents: page, portrait, PP-OCR text (loaded on first use), on this service's pipeline."""
+        with self._init_lock:
+            if self._documents is None:
+                from ..face.document import DocumentReader
+
+                self._documents = DocumentReader(self.pipeline)
+            return self._documents
 
     # -- cameras ------------------------------------------------------------
     @property
@@ -325,6 +349,10 @@ class ServiceState:
             photos, self._photos = self._photos, None
         if photos is not None:
             photos.close()
+        with self._init_lock:
+            kyc, self._kyc = self._kyc, None
+        if kyc is not None:
+            kyc.close()
         with self._init_lock:
             if self._gallery is not None:
                 try:

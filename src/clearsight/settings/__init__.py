@@ -13,8 +13,9 @@ from .footage import FootageSettings
 from .gallery import GallerySettings
 from .images import ImageLimits
 from .photos import PhotoSettings
+from .kyc import KycSettings, LoginSettings
 from .plates import PlateSettings
 from .remote import AllowRule, RemoteAccess
 from .server import RateLimits, ServerSettings
 
-__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FacePaySettings", "FaceSettings", "FareTable", "FootageSettings", "GallerySettings", "ImageLimits", "PhotoSettings", "PlateSettings", "RateLimits", "ServerSettings"]
+__all__ = ["AllowRule", "RemoteAccess", "DmsSettings", "EventSettings", "FacePaySettings", "FaceSettings", "FareTable", "FootageSettings", "GallerySettings", "ImageLimits", "KycSettings", "LoginSettings", "PhotoSettings", "PlateSettings", "RateLimits", "ServerSettings"]

@@ -89,6 +89,10 @@ NEEDS: dict[tuple[str, str], Permission | None] = {
     ("GET", "/v1/photos/faces/{face_id}/image"): P.PHOTOS_READ,
     ("GET", "/v1/photos/search"): P.PHOTOS_SEARCH,
     ("GET", "/v1/photos/{photo_id}/thumbnail"): P.PHOTOS_READ,
+    ("POST", "/v1/kyc/sessions"): P.VERIFY_IDENTITY,
+    ("GET", "/v1/kyc/sessions/{name}"): P.VERIFY_IDENTITY,
+    ("POST", "/v1/kyc/sessions/{name}/submit"): P.SEARCH,  # and verify_identity: the duplicate search is 1:N
+    ("POST", "/v1/login"): P.VERIFY_IDENTITY,
 }
 PATH_PARAMS = {"hotlist_id": "ab12", "read_id": "1", "plate": "AB123", "rider_id": "ab12", "gate_id": "G",
                "passage_id": "ab12", "dispute_id": "ab12", "video_id": "v1", "track_id": "1", "person_id": "ab12",

@@ -7,6 +7,7 @@ from .facepay import (FacePayAccountRow, FacePayDisputeRow, FacePayEntryRow, Fac
 from .footage import FootageTrackRow, FootageVideoRow
 from .gallery import AuditHeadRow, AuditRow, ConsentRow, GroupMemberRow, GroupRow, IdentityRow, TemplateRow
 from .keys import ApiKeyRow
+from .kyc import KycSessionRow, LoginLockRow
 from .photos import PhotoConsentRow, PhotoFaceRow, PhotoPersonRow, PhotoRow
 from .plates import HotListPlateRow, HotListRow, PlateReadRow
 
@@ -14,6 +15,6 @@ __all__ = [
     "ApiKeyRow", "AuditHeadRow", "AuditRow", "CameraRow", "ConsentRow", "EventRow", "FacePayAccountRow",
     "FacePayDisputeRow", "FacePayEntryRow", "FacePayGateRow", "FacePayJourneyRow", "FacePayPassageRow",
     "FacePayRiderRow", "FacePayTxnRow", "FootageTrackRow", "FootageVideoRow", "GroupMemberRow", "GroupRow",
-    "HotListPlateRow", "HotListRow", "IdentityRow", "PhotoConsentRow", "PhotoFaceRow", "PhotoPersonRow", "PhotoRow",
-    "PlateReadRow", "RuleRow", "TemplateRow", "events_table",
+    "HotListPlateRow", "HotListRow", "IdentityRow", "KycSessionRow", "LoginLockRow", "PhotoConsentRow",
+    "PhotoFaceRow", "PhotoPersonRow", "PhotoRow", "PlateReadRow", "RuleRow", "TemplateRow", "events_table",
 ]
