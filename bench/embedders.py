@@ -339,9 +339,7 @@ def probe(rows: list[dict[str, str]]) -> None:
     from clearsight.face.pipeline import FacePipeline
     from clearsight.io import load_image
     from clearsight.vision import facenet as fn
-    from clearsight.vision.alignment import AlignmentTemplate
     from clearsight.vision.face_embedding import embed_faces
-    from clearsight.vision.faceres import FACERES_224
     from clearsight.vision.mobileface import Human112Embedder
 
     lfw = require_data("faces", "lfw_gray")
@@ -359,9 +357,7 @@ def probe(rows: list[dict[str, str]]) -> None:
             for label, scale, offset in (("0..1", 1 / 255, 0.0), ("0..255", 1.0, 0.0), ("-1..1", 1 / 127.5, -1.0)):
                 variants[f"{model} {crop} {label}"] = Human112Embedder(model, dim, crop, scale, offset)
     for zoom in (0.9, 1.0, 1.1, 1.25):
-        t = AlignmentTemplate(f"facenet-160-zoom{zoom}", 160, (FACERES_224.points - 112.0) * zoom * (160 / 224) + 80,
-                              "five")
-        variants[f"facenet zoom {zoom}"] = fn.FaceNetEmbedder(template=t)
+        variants[f"facenet zoom {zoom}"] = fn.FaceNetEmbedder(template=fn.facenet_template(zoom))
     out = []
     for name, e in variants.items():
         vec = {p: (embed_faces(e, *it[:1], [it[1]])[0].vector if it else None) for p, it in faces.items()}

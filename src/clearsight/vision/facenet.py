@@ -2,10 +2,10 @@
 
 Opt-in only: its weights carry no licence and were trained on MS-Celeb-1M (see
 `models/facenet.py`). FaceNet was trained on MTCNN box crops with a margin,
-resized to 160x160; we warp our five landmarks onto `FACENET_160`, the
+resized to 160x160; we warp our five landmarks onto `facenet_template()`, the
 `faceres` box-crop layout (`FACERES_224`) rescaled to 160 px at a tighter zoom
-(`ZOOM`: the crop side is 1.4/ZOOM times smaller, relative to the face, than
-faceres's 1.4x box), chosen on LFW fold-1 pairs by bench/embedders.py.
+(`ZOOM`: the face is ZOOM times larger in the chip than in faceres's 1.4x box
+crop; probed on LFW fold-1 pairs by `bench/embedders.py --probe`).
 Pixels are standardised per image ("prewhiten"), as FaceNet's own code does.
 """
 
@@ -20,16 +20,17 @@ from ..models.facenet import INPUT_NAME, ONNX_MODEL, OUTPUT_NAME, SIZE
 from ..types import Face
 from .alignment import AlignmentTemplate, align
 from .face_embedding import l2_normalise, register_embedder
-from .faceres import FACERES_224
 
 # Face scale in the chip relative to faceres's 1.4x box crop.
 ZOOM = 1.1
-FACENET_160 = AlignmentTemplate(
-    name=f"facenet-160-zoom{ZOOM}",
-    size=SIZE,
-    points=(FACERES_224.points - 112.0) * ZOOM * (SIZE / 224) + SIZE / 2,
-    point_kind="five",
-)
+
+
+def facenet_template(zoom: float = ZOOM) -> AlignmentTemplate:
+    """`FACERES_224` (faceres's box-crop layout) rescaled to 160 px at `zoom`."""
+    from .faceres import FACERES_224  # faceres imports the embedder registry: not at import time
+
+    return AlignmentTemplate(name=f"facenet-160-zoom{zoom}", size=SIZE,
+                             points=(FACERES_224.points - 112.0) * zoom * (SIZE / 224) + SIZE / 2, point_kind="five")
 
 
 def prewhiten(chips: np.ndarray) -> np.ndarray:
@@ -46,8 +47,8 @@ class FaceNetEmbedder:
     name = "facenet"
     dim = 128
 
-    def __init__(self, template: AlignmentTemplate = FACENET_160) -> None:
-        self.template = template
+    def __init__(self, template: AlignmentTemplate | None = None) -> None:
+        self.template = template or facenet_template()
         self.model_id = f"facenet-keras-20170512-{template.name}"
         self._sess = runtime.onnx_session(ONNX_MODEL)
 

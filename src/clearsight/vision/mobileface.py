@@ -23,7 +23,6 @@ from ..models import runtime
 from ..types import Face
 from .alignment import ARCFACE_112, align
 from .face_embedding import l2_normalise, register_embedder
-from .faceres import crop_and_resize, square_box
 
 
 class Human112Embedder:
@@ -43,6 +42,8 @@ class Human112Embedder:
     def align(self, rgb: np.ndarray, face: Face) -> np.ndarray:
         if self.crop == "aligned" and len(face.landmarks) == 5:
             return align(rgb, face.landmarks.xy(), ARCFACE_112).astype(np.float32)
+        from .faceres import crop_and_resize, square_box  # faceres imports the embedder registry: not at import
+
         return crop_and_resize(rgb, square_box(face), 112)
 
     def embed_chips(self, chips: Sequence[np.ndarray]) -> np.ndarray:
