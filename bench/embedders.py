@@ -60,13 +60,25 @@ DLIB = "dlib-resnet-onnx-flip"
 
 
 # ------------------------------------------------------------------ embedding cache
-def _cache_file(model_id: str) -> Path:
-    return cache_dir() / f"lfw_all_{model_id}.npz"
+def _cache_file(model_id: str, shard: str = "") -> Path:
+    return cache_dir() / f"lfw_all_{model_id}{'.shard' + shard.replace('/', 'of') if shard else ''}.npz"
 
 
-def embed_all(rows: list[dict[str, str]], names: list[str], log_every: int = 200) -> None:
+def selected_rows(rows: list[dict[str, str]], calib_people: int) -> np.ndarray:
+    """Row indices embedded: every held-out image, plus the calibration images of the
+    first `calib_people` people of the identification subset (0 = all 158)."""
+    cal = calibration_rows(rows)
+    if calib_people:
+        keep = sorted({rows[i]["identity"] for i in cal})[:calib_people]
+        cal = [i for i in cal if rows[i]["identity"] in set(keep)]
+    return np.sort(np.concatenate([held_out(rows), np.asarray(cal, int)]))
+
+
+def embed_all(rows: list[dict[str, str]], names: list[str], log_every: int = 50, subset: np.ndarray | None = None,
+              shard: str = "") -> None:
     """Detect each image once, embed its largest face with every embedder lacking a cache.
-    Checkpoints every `log_every` images so an interrupted run resumes."""
+    Checkpoints every `log_every` images so an interrupted run resumes; `shard` "k/n"
+    takes every n-th selected row from the k-th (several processes, merged by `load`)."""
     from clearsight.errors import ModelError
     from clearsight.face.pipeline import FacePipeline
     from clearsight.io import load_image
@@ -81,9 +93,9 @@ def embed_all(rows: list[dict[str, str]], names: list[str], log_every: int = 200
         except ModelError as exc:
             print(f"# {n}: not available ({exc})", flush=True)
             continue
-        if _cache_file(e.model_id).exists():
+        if _cache_file(e.model_id).exists() or _cache_file(e.model_id, shard).exists():
             continue
-        part = cache_dir() / f"partial_{e.model_id}.npz"
+        part = cache_dir() / f"partial_{e.model_id}{shard.replace('/', 'of')}.npz"
         if part.exists():
             z = np.load(part)
             x, q, done = z["x"], z["q"], int(z["done"])
@@ -92,28 +104,33 @@ def embed_all(rows: list[dict[str, str]], names: list[str], log_every: int = 200
         todo.append({"e": e, "x": x, "q": q, "done": done, "ms": [], "part": part})
     if not todo:
         return
+    order = np.arange(len(rows)) if subset is None else subset
+    if shard:
+        k, n = (int(v) for v in shard.split("/"))
+        order = order[k::n]
     start = min(t["done"] for t in todo)
     t0 = time.perf_counter()
-    for i in range(start, len(rows)):
+    for j in range(start, len(order)):
+        i = int(order[j])
         rgb = load_image(rows[i]["abs"])
         faces = pipe.detect(rgb)
         face = max(faces, key=lambda f: f.box.area) if faces else None
         qual = assess_quality(rgb, face, pipe.settings).score if face is not None else np.nan
         for t in todo:
-            if i < t["done"] or face is None:
+            if j < t["done"] or face is None:
                 continue
             s = time.perf_counter()
             t["x"][i] = embed_faces(t["e"], rgb, [face])[0].vector
             t["ms"].append((time.perf_counter() - s) * 1000)
             t["q"][i] = qual
-        if (i + 1) % log_every == 0 or i + 1 == len(rows):
+        if (j + 1) % log_every == 0 or j + 1 == len(order):
             for t in todo:
-                t["done"] = i + 1
+                t["done"] = j + 1
                 np.savez(t["part"], x=t["x"], q=t["q"], done=t["done"])
-            print(f"# {i + 1}/{len(rows)} {time.perf_counter() - t0:.0f}s "
+            print(f"# {j + 1}/{len(order)} {time.perf_counter() - t0:.0f}s "
                   + " ".join(f"{t['e'].name}:{np.mean(t['ms'] or [0]):.0f}ms" for t in todo), flush=True)
     for t in todo:
-        np.savez(_cache_file(t["e"].model_id), x=t["x"], q=t["q"], model=np.asarray(t["e"].model_id),
+        np.savez(_cache_file(t["e"].model_id, shard), x=t["x"], q=t["q"], model=np.asarray(t["e"].model_id),
                  ms=np.asarray(np.mean(t["ms"]) if t["ms"] else np.nan))
         t["part"].unlink(missing_ok=True)
 
@@ -132,7 +149,23 @@ def load(names: list[str]) -> dict[str, dict[str, np.ndarray]]:
         if f.exists():
             z = np.load(f, allow_pickle=False)
             out[n] = {k: z[k] for k in z.files}
+            continue
+        shards = sorted(cache_dir().glob(f"lfw_all_{glob_escape(mid)}.shard*of*.npz"))
+        if shards:  # merge: each shard holds its rows, NaN elsewhere
+            zs = [np.load(p, allow_pickle=False) for p in shards]
+            x = zs[0]["x"].copy()
+            q = zs[0]["q"].copy()
+            for z in zs[1:]:
+                have = ~np.isnan(z["x"][:, 0])
+                x[have], q[have] = z["x"][have], z["q"][have]
+            out[n] = {"x": x, "q": q, "model": zs[0]["model"], "ms": np.asarray(np.mean([float(z["ms"]) for z in zs]))}
     return out
+
+
+def glob_escape(s: str) -> str:
+    import glob
+
+    return glob.escape(s)
 
 
 # ------------------------------------------------------------------ scores
@@ -381,6 +414,9 @@ def main() -> None:
     ap.add_argument("--splits", type=int, default=20)
     ap.add_argument("--no-peer", action="store_true")
     ap.add_argument("--peer-only", action="store_true", help="fill the face_recognition cache and stop")
+    ap.add_argument("--calib-people", type=int, default=0,
+                    help="embed only this many calibration-subset people (0 = all 158)")
+    ap.add_argument("--shard", default="", help="k/n: embed every n-th selected row from the k-th (parallel runs)")
     args = ap.parse_args()
     rows = lfw_rows()
     if args.probe:
@@ -388,7 +424,7 @@ def main() -> None:
         return
     names = args.embedders.split(",")
     if not args.peer_only:
-        embed_all(rows, names)
+        embed_all(rows, names, subset=selected_rows(rows, args.calib_people), shard=args.shard)
     if args.peer_only:
         peer_held_out(rows)
         return
