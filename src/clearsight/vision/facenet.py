@@ -49,7 +49,7 @@ class FaceNetEmbedder:
 
     def __init__(self, template: AlignmentTemplate | None = None) -> None:
         self.template = template or facenet_template()
-        self.model_id = f"facenet-keras-20170512-{template.name}"
+        self.model_id = f"facenet-keras-20170512-{self.template.name}"
         self._sess = runtime.onnx_session(ONNX_MODEL)
 
     def align(self, rgb: np.ndarray, face: Face) -> np.ndarray:
