@@ -301,7 +301,8 @@ def calibrate(rows: list[dict[str, str]], sysx: dict[str, np.ndarray], mids: dic
 
 
 # ------------------------------------------------------------------ tables
-def openset(rows, sysx: dict[str, np.ndarray], fr, splits: int, cal_tails: dict[str, dict]) -> list[list]:  # noqa: ANN001
+def openset(rows, sysx: dict[str, np.ndarray], fr, splits: int, cal_tails: dict[str, dict],  # noqa: ANN001
+            ns: tuple[int, ...] = (100, 500)) -> list[list]:
     ids = np.asarray([r["identity"] for r in rows])
     ok = np.ones(len(rows), bool)
     for x in sysx.values():
@@ -310,7 +311,7 @@ def openset(rows, sysx: dict[str, np.ndarray], fr, splits: int, cal_tails: dict[
         ok &= ~np.isnan(fr["x"][:, 0])  # the same probes for every system
     out = []
     people = {ids[i] for i in held_out(rows) if ok[i]}
-    for n in (100, 500):
+    for n in ns:
         if len(people) < n + 50:
             print(f"# N = {n}: only {len(people)} held-out people have a face in every system: not measured", flush=True)
             continue
