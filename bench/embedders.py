@@ -93,7 +93,8 @@ def embed_all(rows: list[dict[str, str]], names: list[str], log_every: int = 50,
         except ModelError as exc:
             print(f"# {n}: not available ({exc})", flush=True)
             continue
-        if _cache_file(e.model_id).exists() or _cache_file(e.model_id, shard).exists():
+        done_shards = list(cache_dir().glob(f"lfw_all_{glob_escape(e.model_id)}.shard*of*.npz"))
+        if _cache_file(e.model_id).exists() or _cache_file(e.model_id, shard).exists() or (done_shards and not shard):
             continue
         part = cache_dir() / f"partial_{e.model_id}{shard.replace('/', 'of')}.npz"
         if part.exists():
@@ -146,7 +147,8 @@ def load(names: list[str], partial: bool = False) -> dict[str, dict[str, np.ndar
         except ModelError:
             continue
         f = _cache_file(mid)
-        if f.exists():
+        mine = list(cache_dir().glob(f"lfw_all_{glob_escape(mid)}.shard*of*.npz"))
+        if f.exists() and not mine:  # the shards are this bench's own run: same faces for every embedder
             z = np.load(f, allow_pickle=False)
             out[n] = {k: z[k] for k in z.files}
             continue
