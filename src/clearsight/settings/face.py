@@ -10,7 +10,10 @@ class FaceSettings(BaseModel):
     embedder: str = Field(
         "dlib-resnet-onnx-flip",
         description="Face embedder by registry name. The default (mirrored-chip averaging) lifts LFW TAR@FMR1e-3 "
-        "from 0.84 to 0.89 for ~4 ms (bench/verify.py).",
+        "from 0.84 to 0.89 for ~4 ms (bench/verify.py). Alternatives measured side by side by bench/embedders.py: "
+        "faceres, faceres-deep, mobileface, mobilefacenet, the fusions dlib+faceres, dlib+faceres-deep, "
+        "dlib+mobileface, and facenet / dlib+facenet (opt-in: `clearsight build-models --facenet`). Templates of "
+        "different embedders are never compared: changing it means re-enrolling.",
     )
     min_detection_score: float = Field(0.5, ge=0, le=1, description="Faces scored below this are dropped.")
     operating_point: str = Field("balanced", description="Default 1:1 operating point: strict | balanced | lenient.")

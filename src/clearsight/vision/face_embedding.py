@@ -115,6 +115,9 @@ def _dlib_resnet_flip() -> DlibResNetEmbedder:
 _EMBEDDER_MODULES = (
     "clearsight.vision.dlib_resnet_onnx",
     "clearsight.vision.faceres",
+    "clearsight.vision.mobileface",
+    "clearsight.vision.facenet",
+    "clearsight.vision.fused_embedding",
 )
 
 

@@ -86,12 +86,13 @@ class FaceResEmbedder:
     name = "faceres"
     dim = 1024
 
-    def __init__(self, crop: str = "aligned", flip: bool = False) -> None:
+    def __init__(self, crop: str = "aligned", flip: bool = False, model: str = "faceres") -> None:
         if crop not in ("box", "aligned"):
             raise InputError("faceres crop must be 'box' or 'aligned'")
         self.crop, self.flip = crop, bool(flip)
-        self.model_id = f"faceres-human3.0.4-{crop}" + ("+flip" if self.flip else "")
-        self._sess = runtime.onnx_session("faceres")
+        self.name = model
+        self.model_id = f"{model}-human3.0.4-{crop}" + ("+flip" if self.flip else "")
+        self._sess = runtime.onnx_session(model)
         self._input = self._sess.get_inputs()[0].name
         self._out = next(o.name for o in self._sess.get_outputs() if o.shape[-1] == 1024)
 
@@ -122,3 +123,9 @@ def _faceres_box() -> FaceResEmbedder:
 @register_embedder("faceres-aligned")
 def _faceres_aligned() -> FaceResEmbedder:
     return FaceResEmbedder(crop="aligned")
+
+
+@register_embedder("faceres-deep")
+def _faceres_deep() -> FaceResEmbedder:
+    """The same network with float32 weights (`faceres` ships them quantised to float16)."""
+    return FaceResEmbedder(crop="aligned", model="faceres-deep")

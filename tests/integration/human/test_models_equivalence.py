@@ -7,7 +7,8 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("name", ["nanodet", "centernet", "movenet-multipose", "antispoof", "liveness", "emotion", "faceres"])
+@pytest.mark.parametrize("name", ["nanodet", "centernet", "movenet-multipose", "antispoof", "liveness", "emotion", "faceres",
+                                  "faceres-deep", "mobileface", "mobilefacenet"])
 def test_outputs_match_reference(built, name):
     from clearsight.models import resolve
 

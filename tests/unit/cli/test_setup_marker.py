@@ -39,7 +39,7 @@ def _dead_pid() -> int:
 
 
 def _built_rows(output: str) -> list[str]:
-    built = {s.name for s in all_specs() if s.kind == "built"}
+    built = {s.name for s in all_specs() if s.kind == "built" and not s.optional}  # opt-in ones may be absent
     return [line for line in output.splitlines() if line.split("  ", 1)[0].strip() in built]
 
 

@@ -28,7 +28,8 @@ def _fake_model_dir(tmp_path: Path, tarball: str = human.NPM_TARBALL_SHA256) -> 
 
 def test_specs_cover_exactly_the_allowed_models():
     names = {s.name for s in human.SPECS}
-    assert names == {"nanodet", "centernet", "movenet-multipose", "antispoof", "liveness", "emotion", "faceres"}
+    assert names == {"nanodet", "centernet", "movenet-multipose", "antispoof", "liveness", "emotion", "faceres",
+                     "faceres-deep", "mobileface", "mobilefacenet"}
     # protected attributes are never built
     assert not names & {"gear", "gender", "gender-ssrnet-imdb", "age"}
     assert all(s.kind == "built" and s.licence == "MIT" and s.source.startswith("npm:") for s in human.SPECS)
