@@ -32,8 +32,8 @@ if TYPE_CHECKING:  # imported where first used: the service starts before models
     from ..apps.effects.pipeline import Effects
     from ..apps.facepay import FacePay
     from ..apps.footage import FootageLibrary
-    from ..apps.photos import PhotoLibrary
     from ..apps.kyc.store import KycStore
+    from ..apps.photos import PhotoLibrary
     from ..apps.plates.store import PlateStore
     from ..face.document import DocumentReader
     from ..face.liveness import PassiveLiveness

@@ -61,7 +61,7 @@ class FacePaySettings(BaseModel):
     tap_out_timeout_s: float = Field(
         4 * 3600, gt=0, description="A tap-in without a tap-out after this long is closed at the capped fare."
     )
-    fares: FareTable = Field(default_factory=FareTable)
+    fares: FareTable = Field(default_factory=FareTable, description="The fare table (flat, or zones by station), kept as data.")
     max_top_up: int = Field(50_000, gt=0, description="Largest single top-up, minor units.")
     max_balance: int = Field(100_000, gt=0, description="Largest balance an account may hold, minor units.")
     keep_snapshots: bool = Field(
