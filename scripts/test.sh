@@ -16,6 +16,11 @@ if [[ ${#missing[@]} -gt 0 ]] && command -v apt-get >/dev/null && [[ $(id -u) -e
     || echo "clearsight test: could not install ${missing[*]}; the tests that need them will skip" >&2
 fi
 
+# The opt-in FaceNet embedder is built for the tests (its conversion and adapter are tested on
+# real faces); users only get it when they ask (CLEARSIGHT_FACENET=1). Cached after the first run.
+.venv/bin/clearsight build-models --facenet >/dev/null \
+  || echo "clearsight test: FaceNet not built; its tests will skip" >&2
+
 .venv/bin/python -m pytest "$@"
 rc=$?
 if [[ $rc -eq 5 ]]; then echo "no tests were collected: failing" >&2; exit 1; fi
