@@ -42,6 +42,13 @@ class FootageSettings(BaseModel):
     checkpoint_s: float = Field(
         10.0, gt=0, description="Seconds of video between two commits of an index run: an interrupted run "
         "resumes from the last one (tracks still open then are found again, never stored twice).")
+    candidates_fpir: float | None = Field(
+        0.1, gt=0, le=0.5,
+        description="FPIR over all indexed tracks at which a footage search marks a hit `above_threshold` (candidates "
+        "mode: a ranked list for a person to review, never an automatic action). Looser than the gallery's "
+        "`candidates_fpir` (0.01) because a footage search is a lead for review, not an identification: on "
+        "bench/footage.py FPIR 0.01 kept 0.71 of the appearances, 0.1 kept more at a few results a probe (see "
+        "docs/footage.md). None: the gallery's. The audit records the FPIR and threshold used.")
     top_k: int = Field(20, ge=1, le=1000, description="Candidates a footage search returns by default.")
     index_dir: Path | None = Field(
         None, description="Where the footage vector index lives (sealed files). None: <data_dir>/footage-index.")
