@@ -28,6 +28,9 @@ class FootageSettings(BaseModel):
         4.0, gt=0, le=60,
         description="Detections per second of video (every N-th frame, N = round(fps / detect_fps)): a face seen "
         "for less than about 2/detect_fps seconds may be missed.")
+    decode_ahead: int = Field(
+        2, ge=0, le=16, description="Detection frames a reader thread decodes ahead of the detector, so decoding "
+        "and detection share the cores (0: decode in the scanning thread).")
     lost_s: float = Field(1.0, gt=0, description="A face track unseen for this many seconds of video has ended.")
     min_detections: int = Field(
         2, ge=1, description="Detections a track needs to be stored: a single-frame detection is more often a "

@@ -18,6 +18,7 @@ every track still open at that moment is found again whole.
 from __future__ import annotations
 
 import math
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -99,6 +100,58 @@ def _thumbnail(rgb: np.ndarray, box: BBox, px: int) -> np.ndarray:
     return np.ascontiguousarray(crop)
 
 
+_END = object()
+
+
+def _prefetched(items: Iterator, depth: int) -> Iterator:
+    """`items`, produced by a thread `depth` ahead of the consumer.
+
+    Decoding (PyAV) and detection (onnxruntime) both release the GIL: reading the next
+    frames while the detector works on this one keeps the second core busy, where a plain
+    loop leaves one core idle during each. Errors of the producer are raised here, in order;
+    closing this generator stops the producer."""
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            q.put((_END, exc))
+            return
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None and stop.is_set():
+                close()
+        q.put((_END, None))
+
+    worker = threading.Thread(target=produce, name="footage-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if item is _END:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
+
+
 class TrackScanner:
     """Runs detector + tracker + best-shot selection over one video file."""
 
@@ -151,7 +204,8 @@ class TrackScanner:
         pts0: float | None = None  # offsets count from the first frame, as a player shows them
         # every frame's index and time, but the pixels of only the frames detected on: the RGB
         # conversion of a 720p frame costs as much as its decoding (a quarter of indexing time)
-        for index, frame_pts, image in sample_file(source.path, lambda i: i >= start_frame and i % every_n == 0):
+        frames = sample_file(source.path, lambda i: i >= start_frame and i % every_n == 0)
+        for index, frame_pts, image in (_prefetched(frames, fs.decode_ahead * every_n) if fs.decode_ahead else frames):
             frames_read = index + 1
             t = frame_pts if frame_pts is not None else index / fps
             if pts0 is None:
