@@ -113,7 +113,7 @@ def run_ours(videos, truths, appearances, probes, fps):
                         models_dir=Path(os.environ.get("CLEARSIGHT_MODELS_DIR") or Settings().model_dir))
     lib = FootageLibrary.open(settings)
     lib.pipeline.embedder  # noqa: B018 - models load before the clock starts
-    lib.scanner.detector.detect(np.zeros((720, 1280, 3), np.uint8))
+    lib.scanner.detector_for((1280, 720)).detect(np.zeros((720, 1280, 3), np.uint8))
     import trackers  # noqa: F401 - and the tracker's library (4 s of supervision/scipy imports)
     cpu0, t0 = time.process_time(), time.perf_counter()
     reports = lib.index_videos(videos, actor="bench")

@@ -21,9 +21,14 @@ class FootageSettings(BaseModel):
         "faces down to ~20 px on the downscaled frame; BlazeFace (`mediapipe`) misses faces under ~1/15 of it.")
     min_score: float = Field(0.5, ge=0, le=1, description="Least detection score of a face kept for a track.")
     max_side: int = Field(
-        384, ge=160, le=4096, description="Frames are downscaled to this longest side for detection (boxes and "
-        "landmarks are scaled back; the best shot is aligned from the full frame). On a 720p clip 384 found as many "
-        "faces as 480 or 640 at 1/2 and 1/3 of the time; faces under ~35 px of a 720p frame need more.")
+        384, ge=160, le=4096, description="Least longest side frames are downscaled to for detection (boxes and "
+        "landmarks are scaled back; best shots are aligned from the full frame). The size used is the larger of "
+        "this and the one `detect_face_px` needs, never more than the frame.")
+    detect_face_px: float = Field(
+        40, gt=0, description="Smallest face (pixels wide, full frame) detection must still find: frames are "
+        "detected at a size where such a face is ~20 px, CenterFace's smallest (long side x 20 / detect_face_px: "
+        "640 for 720p, 960 for 1080p). At a fixed 384 px bench/footage.py lost 3 of 24 appearances of 70 px "
+        "grey faces.")
     detect_fps: float = Field(
         4.0, gt=0, le=60,
         description="Detections per second of video (every N-th frame, N = round(fps / detect_fps)): a face seen "

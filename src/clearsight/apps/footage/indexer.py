@@ -37,6 +37,9 @@ from ...vision.face_embedding import FaceEmbedder
 from ...vision.quality import assess_quality
 
 
+# CenterFace (stride 4) finds faces down to about this width on the image it is given: the
+# detection size is chosen so that `footage.detect_face_px` maps to it (see `detect_side`).
+DETECTOR_SMALLEST_FACE_PX = 20
 ASSOCIATION_GROWTH = 3.0  # boxes the tracker compares are this many times the face box (see `scan`)
 
 
@@ -164,8 +167,27 @@ class TrackScanner:
         self.fs = settings or s.footage
         self.face_settings = face_settings or s.face
         self.embedder = embedder
-        self.detector = detector or create_stage_detector(self.fs.detector, min_score=self.fs.min_score,
-                                                          max_side=self.fs.max_side)
+        self._given = detector
+        self._detectors: dict[int, StageDetector] = {}
+        self.detector = detector or self.detector_for((1280, 720))  # the usual one, for callers warming it up
+
+    def detect_side(self, size: tuple[int, int]) -> int:
+        """The longest side frames of this (width, height) are detected at: small enough to be
+        cheap, large enough that a `detect_face_px` face is still `DETECTOR_SMALLEST_FACE_PX` wide.
+        A fixed size would lose small faces in large frames or waste time on small ones."""
+        long = max(size)
+        need = math.ceil(long * DETECTOR_SMALLEST_FACE_PX / max(self.fs.detect_face_px, 1e-6))
+        return int(min(long, max(self.fs.max_side, need)))
+
+    def detector_for(self, size: tuple[int, int]) -> StageDetector:
+        if self._given is not None:
+            return self._given
+        side = self.detect_side(size)
+        det = self._detectors.get(side)
+        if det is None:  # the ONNX session is shared (cached by model); a wrapper per size is cheap
+            det = self._detectors[side] = create_stage_detector(self.fs.detector, min_score=self.fs.min_score,
+                                                                max_side=side)
+        return det
 
     def every_n(self, fps: float | None) -> int:
         return max(1, round((fps or 25.0) / self.fs.detect_fps))
@@ -218,7 +240,8 @@ class TrackScanner:
             # of a second apart a walking face moves about its own width, and plain boxes would not
             # overlap (every detection would start a track). The face itself stays in `o.face`.
             obs = [Observation(o.box.scaled(ASSOCIATION_GROWTH), o.score, o.label, o.face)
-                   for o in self.detector.detect(image) if o.face is not None and o.box.width >= fs.min_face_px]
+                   for o in self.detector_for(size).detect(image)
+                   if o.face is not None and o.box.width >= fs.min_face_px]
             for tr in tracker.update(obs, pts):
                 self._observe(open_.setdefault(tr.track_id, _Open(index, pts)), image, index, pts, tr.obs)
             finished = self._finish([open_.pop(t) for t in tracker.ended(pts) if t in open_])
