@@ -18,6 +18,7 @@ every track still open at that moment is found again whole.
 from __future__ import annotations
 
 import math
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ from ...vision.face_embedding import FaceEmbedder
 from ...vision.quality import assess_quality
 
 
+# CenterFace (stride 4) finds faces down to about this width on the image it is given: the
+# detection size is chosen so that `footage.detect_face_px` maps to it (see `detect_side`).
+DETECTOR_SMALLEST_FACE_PX = 20
 ASSOCIATION_GROWTH = 3.0  # boxes the tracker compares are this many times the face box (see `scan`)
 
 
@@ -99,6 +103,58 @@ def _thumbnail(rgb: np.ndarray, box: BBox, px: int) -> np.ndarray:
     return np.ascontiguousarray(crop)
 
 
+_END = object()
+
+
+def _prefetched(items: Iterator, depth: int) -> Iterator:
+    """`items`, produced by a thread `depth` ahead of the consumer.
+
+    Decoding (PyAV) and detection (onnxruntime) both release the GIL: reading the next
+    frames while the detector works on this one keeps the second core busy, where a plain
+    loop leaves one core idle during each. Errors of the producer are raised here, in order;
+    closing this generator stops the producer."""
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            q.put((_END, exc))
+            return
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None and stop.is_set():
+                close()
+        q.put((_END, None))
+
+    worker = threading.Thread(target=produce, name="footage-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if item is _END:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
+
+
 class TrackScanner:
     """Runs detector + tracker + best-shot selection over one video file."""
 
@@ -111,8 +167,27 @@ class TrackScanner:
         self.fs = settings or s.footage
         self.face_settings = face_settings or s.face
         self.embedder = embedder
-        self.detector = detector or create_stage_detector(self.fs.detector, min_score=self.fs.min_score,
-                                                          max_side=self.fs.max_side)
+        self._given = detector
+        self._detectors: dict[int, StageDetector] = {}
+        self.detector = detector or self.detector_for((1280, 720))  # the usual one, for callers warming it up
+
+    def detect_side(self, size: tuple[int, int]) -> int:
+        """The longest side frames of this (width, height) are detected at: small enough to be
+        cheap, large enough that a `detect_face_px` face is still `DETECTOR_SMALLEST_FACE_PX` wide.
+        A fixed size would lose small faces in large frames or waste time on small ones."""
+        long = max(size)
+        need = math.ceil(long * DETECTOR_SMALLEST_FACE_PX / max(self.fs.detect_face_px, 1e-6))
+        return int(min(long, max(self.fs.max_side, need)))
+
+    def detector_for(self, size: tuple[int, int]) -> StageDetector:
+        if self._given is not None:
+            return self._given
+        side = self.detect_side(size)
+        det = self._detectors.get(side)
+        if det is None:  # the ONNX session is shared (cached by model); a wrapper per size is cheap
+            det = self._detectors[side] = create_stage_detector(self.fs.detector, min_score=self.fs.min_score,
+                                                                max_side=side)
+        return det
 
     def every_n(self, fps: float | None) -> int:
         return max(1, round((fps or 25.0) / self.fs.detect_fps))
@@ -151,7 +226,8 @@ class TrackScanner:
         pts0: float | None = None  # offsets count from the first frame, as a player shows them
         # every frame's index and time, but the pixels of only the frames detected on: the RGB
         # conversion of a 720p frame costs as much as its decoding (a quarter of indexing time)
-        for index, frame_pts, image in sample_file(source.path, lambda i: i >= start_frame and i % every_n == 0):
+        frames = sample_file(source.path, lambda i: i >= start_frame and i % every_n == 0)
+        for index, frame_pts, image in (_prefetched(frames, fs.decode_ahead * every_n) if fs.decode_ahead else frames):
             frames_read = index + 1
             t = frame_pts if frame_pts is not None else index / fps
             if pts0 is None:
@@ -164,7 +240,8 @@ class TrackScanner:
             # of a second apart a walking face moves about its own width, and plain boxes would not
             # overlap (every detection would start a track). The face itself stays in `o.face`.
             obs = [Observation(o.box.scaled(ASSOCIATION_GROWTH), o.score, o.label, o.face)
-                   for o in self.detector.detect(image) if o.face is not None and o.box.width >= fs.min_face_px]
+                   for o in self.detector_for(size).detect(image)
+                   if o.face is not None and o.box.width >= fs.min_face_px]
             for tr in tracker.update(obs, pts):
                 self._observe(open_.setdefault(tr.track_id, _Open(index, pts)), image, index, pts, tr.obs)
             finished = self._finish([open_.pop(t) for t in tracker.ended(pts) if t in open_])

@@ -379,7 +379,7 @@ class FootageLibrary:
         actor = require_actor(actor)
         p = self.check_request(purpose, legal_basis, actor)
         mode = search_mode(p, SearchMode.CANDIDATES)
-        target = search_fpir(p, mode, self.settings.gallery, fpir)
+        target = search_fpir(p, mode, self.settings.gallery, fpir if fpir is not None else self.fs.candidates_fpir)
         k = self.fs.top_k if top_k is None else top_k
         if not isinstance(k, int) or not 1 <= k <= MAX_TOP_K:
             raise InputError(f"top_k must be an integer in 1..{MAX_TOP_K}")
