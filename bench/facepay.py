@@ -42,11 +42,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, REPO, face_recognition_system, lfw_identification_subset, require_data, table  # noqa: E402
 
 
-def _settings(root: Path, **facepay: object):  # noqa: ANN202
+def _settings(root: Path, embedder: str | None = None, **facepay: object):  # noqa: ANN202
     from clearsight.config import Settings
-    from clearsight.settings import FacePaySettings
+    from clearsight.settings import FacePaySettings, FaceSettings
 
-    return Settings(data_dir=root / "data", secrets_dir=root / "keys", facepay=FacePaySettings(**facepay))
+    face = FaceSettings(embedder=embedder) if embedder else FaceSettings()
+    return Settings(data_dir=root / "data", secrets_dir=root / "keys", face=face, facepay=FacePaySettings(**facepay))
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -54,7 +55,7 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 # ------------------------------------------------------------------ 1. real faces
-def real_faces(args: argparse.Namespace, pipe, root: Path):  # noqa: ANN001, ANN201
+def real_faces(args: argparse.Namespace, pipe, root: Path, with_peer: bool = True):  # noqa: ANN001, ANN201
     from clearsight.apps.facepay import FacePay, GateDecider
     from clearsight.errors import InputError
     from clearsight.gallery import Gallery
@@ -78,7 +79,7 @@ def real_faces(args: argparse.Namespace, pipe, root: Path):  # noqa: ANN001, ANN
         except InputError:
             continue
         tpl[x] = (t.embedding, not gate_reasons(t.quality, pipe.settings))
-    settings = _settings(root)
+    settings = _settings(root, pipe.embedder_name)
     g = Gallery.open(settings, pipeline=pipe)
     fp = FacePay.open(settings, gallery=g)
     ident_of: dict[str, str] = {}
@@ -87,7 +88,7 @@ def real_faces(args: argparse.Namespace, pipe, root: Path):  # noqa: ANN001, ANN
         if embs:
             e = fp.enrol_rider(p.replace("_", " "), embs, actor="bench")
             ident_of[e.rider.identity_id] = p
-    rows, per_fpir = [], {}
+    rows, per_fpir, gate_rows = [], {}, []
     for fpir in args.fpirs:
         decider = GateDecider(g, settings.facepay.model_copy(update={"fpir": fpir}), pipeline=pipe)
         res: dict[str, Counter] = {"mated": Counter(), "stranger": Counter()}
@@ -108,10 +109,14 @@ def real_faces(args: argparse.Namespace, pipe, root: Path):  # noqa: ANN001, ANN
         per_fpir[fpir] = decided
         m, s = res["mated"], res["stranger"]
         good = sum(v for k, v in m.items() if k != "poor_quality_skipped")
-        rows.append([f"clearsight @ FPIR {fpir:g}", len(ident_of), good, f"{m['right'] / max(good, 1):.1%}",
+        gate_rows.append([f"clearsight {pipe.embedder_name} @ FPIR {fpir:g}", "LFW-gray, gate-quality probes only",
+                          g.count_identities(), sum(m.values()), m["right"], m["wrong"], m["ambiguous"], m["no_match"],
+                          m["poor_quality_skipped"], f"{m['right'] / max(sum(m.values()), 1):.1%}",
+                          f"{m['right'] / max(good, 1):.1%}"])
+        rows.append([f"clearsight {pipe.embedder_name} @ FPIR {fpir:g}", len(ident_of), good, f"{m['right'] / max(good, 1):.1%}",
                      m["wrong"], sum(v for k, v in s.items() if k != "poor_quality_skipped"), s["wrong"],
                      ", ".join(f"{k} {v}" for k, v in sorted((m + Counter()).items()) if k not in ("right", "wrong"))])
-    peer = None if args.skip_peer else face_recognition_system()
+    peer = None if args.skip_peer or not with_peer else face_recognition_system()
     if peer is not None:
         print("peer templates ...", flush=True)
         known, names = [], []
@@ -146,7 +151,160 @@ def real_faces(args: argparse.Namespace, pipe, root: Path):  # noqa: ANN001, ANN
                  "non-mated probes", "wrong-person (non-mated)", "mated not decided"], rows,
                 "1. Gate decisions on LFW-gray: 1:N decision mode + margin + quality (liveness: table 2)")
     fp.close()
-    return g, per_fpir, ident_of
+    return g, per_fpir, gate_rows
+
+
+# ------------------------------------------------------------------ 1b. good-quality probes
+def deepface_people() -> dict[str, list[str]]:
+    """The deepface test set's identities (colour photos, good quality): connected
+    components of its 'Yes' pairs, named by their first photo."""
+    root = require_data("faces", "deepface_pairs")
+    with open(root / "master.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for r in rows:
+        a, b = find(r["file_x"]), find(r["file_y"])
+        if r["Decision"] == "Yes" and a != b:
+            parent[a] = b
+    groups: dict[str, list[str]] = defaultdict(list)
+    for x in list(parent):
+        groups[find(x)].append(str(root / x))
+    return {f"deepface {Path(sorted(v)[0]).stem}": sorted(v) for v in groups.values() if len(v) >= 2}
+
+
+def good_quality(args: argparse.Namespace, pipe, root: Path, lfw_rows: list[list]) -> list[list]:  # noqa: ANN001
+    """Riders whose probes are good-quality colour photos (deepface set), enrolled among
+    LFW-gray riders (one photo each) so that N is a real gate's; each identity's photos
+    rotated so that every photo is enrolled once and probes the others."""
+    from clearsight.apps.facepay import FacePay, GateDecider
+    from clearsight.errors import InputError
+    from clearsight.gallery import Gallery
+    from clearsight.vision.quality import gate_reasons
+
+    people = deepface_people()
+    by_id: dict[str, list[str]] = defaultdict(list)
+    for path, ident in lfw_identification_subset():
+        by_id[ident].append(path)
+    lfw = sorted(by_id)[:args.gq_distractors]
+    print(f"[{pipe.embedder_name}] good-quality riders: {len(people)} deepface people among {len(lfw)} LFW riders",
+          flush=True)
+    tpl: dict[str, tuple] = {}
+    for x in [sorted(by_id[p])[0] for p in lfw] + [x for v in people.values() for x in v]:
+        try:
+            t = pipe.primary_template(x)
+        except InputError:
+            continue
+        tpl[x] = (t.embedding, not gate_reasons(t.quality, pipe.settings))
+    rows = []
+    for k in (1, 3):
+        res = {f: Counter() for f in args.fpirs}
+        n_riders = 0
+        for rot in range(args.gq_rotations):
+            settings = _settings(root / f"{pipe.embedder_name}-{k}-{rot}", pipe.embedder_name)
+            g = Gallery.open(settings, pipeline=pipe)
+            fp = FacePay.open(settings, gallery=g)
+            for p in lfw:
+                x = sorted(by_id[p])[0]
+                if x in tpl:
+                    fp.enrol_rider(p.replace("_", " "), [tpl[x][0]], actor="bench")
+            ident_of, probes = {}, []
+            for name, photos in people.items():
+                r = rot % len(photos)
+                photos = photos[r:] + photos[:r]
+                kk = min(k, len(photos) - 1)
+                try:  # photos, not templates: the enrolment's own quality gate and quality weights
+                    e = fp.enrol_rider(name, photos[:kk], actor="bench")
+                except Exception as exc:  # noqa: BLE001 - a refused enrolment is counted, not fatal
+                    print(f"  enrolment of {name} refused: {exc}", flush=True)
+                    continue
+                ident_of[e.rider.identity_id] = name
+                probes += [(x, name) for x in photos[kk:]]
+            n_riders = g.count_identities()
+            for fpir in args.fpirs:
+                decider = GateDecider(g, settings.facepay.model_copy(update={"fpir": fpir}), pipeline=pipe)
+                c = res[fpir]
+                for x, name in probes:
+                    c["probes"] += 1
+                    if x not in tpl or not tpl[x][1]:
+                        c["refused by quality"] += 1
+                        continue
+                    d = decider.decide_template(tpl[x][0], actor="bench")
+                    if d.recognised:
+                        c["success" if ident_of.get(d.identity_id) == name else "wrong person"] += 1
+                    else:
+                        c[d.unsure.value] += 1
+            fp.close()
+            g.close()
+        for fpir in args.fpirs:
+            c = res[fpir]
+            good = c["probes"] - c["refused by quality"]
+            rows.append([f"clearsight {pipe.embedder_name} @ FPIR {fpir:g}", f"deepface, {k} photo(s)", n_riders,
+                         c["probes"], c["success"], c["wrong person"], c["ambiguous"], c["no_match"],
+                         c["refused by quality"], f"{c['success'] / max(c['probes'], 1):.1%}",
+                         f"{c['success'] / max(good, 1):.1%}"])
+    rows += lfw_rows
+    return rows
+
+
+def good_quality_peer(args: argparse.Namespace) -> list[list]:
+    """face_recognition's 0.6 rule on the same riders (its own templates, nearest enrolled photo)."""
+    peer = None if args.skip_peer else face_recognition_system()
+    if peer is None:
+        return []
+    people = deepface_people()
+    by_id: dict[str, list[str]] = defaultdict(list)
+    for path, ident in lfw_identification_subset():
+        by_id[ident].append(path)
+    lfw = sorted(by_id)[:args.gq_distractors]
+    cache: dict[str, object] = {}
+
+    def t(x: str):  # noqa: ANN202
+        if x not in cache:
+            cache[x] = peer.template(x)
+        return cache[x]
+
+    rows = []
+    for k in (1, 3):
+        c = Counter()
+        for rot in range(args.gq_rotations):
+            known, names, probes = [], [], []
+            for p in lfw:
+                v = t(sorted(by_id[p])[0])
+                if v is not None:
+                    known.append(v)
+                    names.append(p)
+            for name, photos in people.items():
+                r = rot % len(photos)
+                photos = photos[r:] + photos[:r]
+                kk = min(k, len(photos) - 1)
+                for x in photos[:kk]:
+                    v = t(x)
+                    if v is not None:
+                        known.append(v)
+                        names.append(name)
+                probes += [(x, name) for x in photos[kk:]]
+            km = np.stack(known)
+            for x, name in probes:
+                c["probes"] += 1
+                v = t(x)
+                if v is None:
+                    c["no face"] += 1
+                    continue
+                dist = np.linalg.norm(km - v, axis=1)
+                i = int(np.argmin(dist))
+                c[("success" if names[i] == name else "wrong person") if dist[i] <= 0.6 else "no_match"] += 1
+        rows.append([peer.name + " (tolerance 0.6)", f"deepface, {k} photo(s)", len(set(names)), c["probes"],
+                     c["success"], c["wrong person"], "-", c["no_match"], f"no face {c['no face']}",
+                     f"{c['success'] / max(c['probes'], 1):.1%}",
+                     f"{c['success'] / max(c['probes'] - c['no face'], 1):.1%}"])
+    return rows
 
 
 # ------------------------------------------------------------------ 2. liveness at the gate
@@ -348,8 +506,12 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=30.0, help="passages per minute per gate")
     ap.add_argument("--crash-rounds", type=int, default=10)
     ap.add_argument("--crash-passages", type=int, default=150)
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: faces,liveness,latency,load,crash")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: good,liveness,latency,load,crash")
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--embedders", type=lambda s: [x for x in s.split(",") if x], default=["dlib-resnet-onnx-flip"],
+                    help="comma list: the first is used for latency/load; e.g. dlib-resnet-onnx-flip,dlib+faceres")
+    ap.add_argument("--gq-distractors", type=int, default=158, help="LFW riders among the good-quality riders")
+    ap.add_argument("--gq-rotations", type=int, default=2, help="enrolment rotations of the good-quality riders")
     ap.add_argument("--seed", type=int, default=17)
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -360,11 +522,24 @@ def main() -> None:
     faiss.omp_set_num_threads(1)
     from clearsight.face.pipeline import FacePipeline
 
-    pipe = FacePipeline()
+    pipe = FacePipeline(embedder=args.embedders[0])
     args.model_id = pipe.embedder.model_id
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
-        g, per_fpir, _ = real_faces(args, pipe, root / "faces")
+        g, per_fpir, gate_rows = real_faces(args, pipe, root / "faces")
+        if "good" not in skip:
+            gq = good_quality(args, pipe, root / "good", gate_rows)
+            for i, name in enumerate(args.embedders[1:]):
+                other = FacePipeline(embedder=name)
+                g2, _, rows2 = real_faces(args, other, root / f"faces-{i}", with_peer=False)
+                g2.close()
+                gq += good_quality(args, other, root / f"good-{i}", rows2)
+            table(["system", "riders enrolled", "riders (N)", "probes", "success", "wrong person", "ambiguous",
+                   "no match", "refused by quality", "passage success (all probes)",
+                   "passage success (gate-quality probes)"], gq + good_quality_peer(args),
+                  f"1b. Good-quality probes: {len(deepface_people())} deepface people (colour photos) enrolled "
+                  f"among LFW-gray riders (1 photo each), each photo enrolled in turn ({args.gq_rotations} "
+                  "rotations); LFW-gray rows: only probes passing the gate's quality gate")
         decided = per_fpir.get(args.fpirs[0]) or next((v for v in per_fpir.values() if v), {})
         if "liveness" not in skip:
             liveness_table(args, pipe)

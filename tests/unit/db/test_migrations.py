@@ -23,7 +23,7 @@ from clearsight.db import (
 
 pytestmark = pytest.mark.unit
 
-HEADS = {"main": "0008", "events": "events_0002"}
+HEADS = {"main": "0009", "events": "events_0002"}
 
 
 @pytest.mark.parametrize("database", DATABASES)

@@ -64,7 +64,6 @@ AUDIT_PURPOSE = Purpose.FACEPAY.value
 RIDER_KEY_PREFIX = "fpr_"
 SNAPSHOT_MAX_SIDE = 640
 HOUSEKEEPING_EVERY_S = 30.0
-ANALYZE_EVERY_S = 600.0
 
 
 def _utc(dt: datetime | None) -> datetime:
@@ -118,7 +117,6 @@ class FacePay:
         self._decider = decider
         self._lock = threading.Lock()
         self._last_housekeeping = 0.0
-        self._last_analyze = 0.0
         self._system_accounts()
 
     @classmethod
@@ -562,20 +560,7 @@ class FacePay:
                 FacePayPassageRow.id.not_in(disputed)).values(snapshot=None, snapshot_until=None))
             dropped = int(res.rowcount or 0)
         self._last_housekeeping = time.monotonic()
-        if not self._last_analyze or time.monotonic() - self._last_analyze >= ANALYZE_EVERY_S:
-            self.refresh_statistics()
         return Housekeeping(capped, dropped)
-
-    def refresh_statistics(self) -> None:
-        """Refresh the query planner's statistics (ANALYZE).
-
-        Why here: every rider holds the same `facepay` consent, so without statistics
-        SQLite's planner takes the consents' purpose index for the gate search's
-        consent check, which then scans every consent per candidate: 2.1 s per search
-        at 2,000 riders, 0.12 s after ANALYZE (measured on this machine, loaded)."""
-        with self._engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
-        self._last_analyze = time.monotonic()
 
     def housekeeping_if_due(self, now: datetime | None = None) -> Housekeeping | None:
         if self._last_housekeeping and time.monotonic() - self._last_housekeeping < HOUSEKEEPING_EVERY_S:
