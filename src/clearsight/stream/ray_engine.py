@@ -80,6 +80,9 @@ def run_cameras_on_ray(
         if address:
             kwargs["address"] = address
         else:
+            # "local" starts a fresh instance: without it Ray joins whatever cluster a stale
+            # /tmp/ray/ray_current_cluster names, and then refuses num_cpus
+            kwargs["address"] = "local"
             kwargs["num_cpus"] = num_cpus or max(2, len(configs))
         try:
             ray.init(**kwargs)
