@@ -31,6 +31,27 @@ CHROME_ARGS = [
 ]
 
 
+def hamilton_camera_y4m(tmp_path: Path) -> Path:
+    """A fake-camera clip of a real face: frames 95-210 of `short_hamilton_clip.mp4` (a
+    frontal face that turns and opens its mouth), written as the Y4M Chromium plays."""
+    import cv2
+
+    from tests.conftest import data_path
+    from tests.live_server import write_y4m
+
+    cap = cv2.VideoCapture(str(data_path("faces", "face_recognition_examples", "examples", "short_hamilton_clip.mp4")))
+    frames = []
+    for i in range(211):
+        ok, bgr = cap.read()
+        assert ok
+        if i >= 95:
+            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    cap.release()
+    y4m = tmp_path / "cam.y4m"
+    write_y4m(y4m, frames, 30)
+    return y4m
+
+
 def fake_camera_args(y4m: Path) -> list[str]:
     """Chromium flags that make a real clip (y4m) the webcam and grant it without a prompt."""
     return [*CHROME_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",

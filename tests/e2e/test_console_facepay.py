@@ -5,13 +5,10 @@ no second charge), checks the ledger page, and the rider signs in with their own
 
 from __future__ import annotations
 
-import cv2
 import httpx
 import pytest
 
-from tests.conftest import data_path
-from tests.e2e.conftest import chromium_or_skip, fake_camera_args, sign_in
-from tests.live_server import write_y4m
+from tests.e2e.conftest import chromium_or_skip, fake_camera_args, hamilton_camera_y4m, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -25,16 +22,7 @@ def test_gate_simulator_ledger_and_rider_page(live_server, tmp_path):
                  {"id": "Broadway-out", "station": "Broadway", "direction": "out"}):
         r = httpx.post(f"{base}/v1/facepay/gates", json=gate, headers=auth, timeout=60)
         assert r.status_code == 201, r.text
-    cap = cv2.VideoCapture(str(data_path("faces", "face_recognition_examples", "examples", "short_hamilton_clip.mp4")))
-    frames = []
-    for i in range(211):
-        ok, bgr = cap.read()
-        assert ok
-        if i >= 95:
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    cap.release()
-    y4m = tmp_path / "cam.y4m"
-    write_y4m(y4m, frames, 30)
+    y4m = hamilton_camera_y4m(tmp_path)
 
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=fake_camera_args(y4m), headless=True)

@@ -7,12 +7,10 @@ REST levels). The passive check of an uploaded printed-photo attack says "not li
 
 from __future__ import annotations
 
-import cv2
 import pytest
 
 from tests.conftest import data_path
-from tests.e2e.conftest import chromium_or_skip, fake_camera_args, sign_in
-from tests.live_server import write_y4m
+from tests.e2e.conftest import chromium_or_skip, fake_camera_args, hamilton_camera_y4m, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -21,16 +19,7 @@ def test_liveness_page_with_a_fake_camera(live_server, tmp_path):
     chromium = chromium_or_skip()
     sync_api = pytest.importorskip("playwright.sync_api")
     base, key = live_server
-    cap = cv2.VideoCapture(str(data_path("faces", "face_recognition_examples", "examples", "short_hamilton_clip.mp4")))
-    frames = []
-    for i in range(211):
-        ok, bgr = cap.read()
-        assert ok
-        if i >= 95:
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    cap.release()
-    y4m = tmp_path / "cam.y4m"
-    write_y4m(y4m, frames, 30)
+    y4m = hamilton_camera_y4m(tmp_path)
     photo = data_path("liveness", "antispoof_samples", "images", "image_F1.jpg")  # a printed photo
 
     args = fake_camera_args(y4m)
