@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from fastapi import Path, Query
 from pydantic import BaseModel, Field, model_validator
 
 from ..types import Face, QualityReport
@@ -15,6 +16,13 @@ OperatingPointName = Literal["strict", "balanced", "lenient"]
 # The gallery's fixed vocabulary: identification is always for a declared purpose.
 PurposeName = Literal["login", "kyc", "access", "facepay", "watchlist", "photos", "investigation", "missing_person"]
 SearchModeName = Literal["decision", "candidates"]
+
+# SQLite and PostgreSQL integers stop at 2**63-1: a larger id or offset must be a 422 at the edge, not an
+# OverflowError in the driver (a 500, which schemathesis found on /v1/photos/faces/{id}/image).
+MAX_ROW_ID = 2**62
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id")]
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+PageOffset = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
 
 
 class BoxOut(BaseModel):

@@ -189,3 +189,43 @@ def test_openapi_documents_both_image_body_shapes_and_problem_errors(client_and_
     assert body["multipart/form-data"]["schema"]["properties"]["image_a"]["format"] == "binary"
     assert "application/problem+json" in spec["paths"]["/v1/detect"]["post"]["responses"]["422"]["content"]
     assert json.dumps(spec).count("bearer") >= 1
+
+
+def _unbounded_integers(schema: dict, spec: dict, where: str, seen: set) -> list[str]:
+    """Integer inputs without a maximum, following $refs, arrays and anyOf (pydantic's `int | None`)."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name in seen:
+            return []
+        seen.add(name)
+        return _unbounded_integers(spec["components"]["schemas"][name], spec, f"{where}<{name}>", seen)
+    out = []
+    if schema.get("type") == "integer" and "maximum" not in schema and "exclusiveMaximum" not in schema:
+        out.append(where)
+    for sub in schema.get("anyOf", []) + schema.get("allOf", []) + schema.get("oneOf", []):
+        out += _unbounded_integers(sub, spec, where, seen)
+    if "items" in schema:
+        out += _unbounded_integers(schema["items"], spec, f"{where}[]", seen)
+    for prop, sub in schema.get("properties", {}).items():
+        out += _unbounded_integers(sub, spec, f"{where}.{prop}", seen)
+    return out
+
+
+def test_every_integer_input_has_a_maximum_so_the_database_never_overflows(client_and_key):
+    """An id past 2**63 reached SQLite and came back as a 500; every integer a client sends must be bounded."""
+    c, _ = client_and_key
+    spec = c.get("/openapi.json").json()
+    unbounded = []
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            for p in op.get("parameters", []):
+                unbounded += _unbounded_integers(p.get("schema", {}), spec, f"{method.upper()} {path} {p['name']}", set())
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                unbounded += _unbounded_integers(media.get("schema", {}), spec, f"{method.upper()} {path} body", set())
+    assert unbounded == []
+
+
+def test_an_id_too_large_for_the_database_is_a_422_not_a_500(client_and_key):
+    c, key = client_and_key
+    r = c.get(f"/v1/photos/faces/{2**63}/image", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 422, r.text

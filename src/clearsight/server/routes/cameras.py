@@ -35,6 +35,7 @@ from ..auth import ApiKey, Permission, Role
 from ..deps import AuthFirstRoute, StreamAccess, current_key, get_state, require, stream_access
 from ..errors import PROBLEM_RESPONSES
 from ..state import ServiceState
+from ..schemas import RowIdPath
 
 SSE_HEARTBEAT_S = 10.0
 MJPEG_FPS = 10.0
@@ -198,7 +199,7 @@ def list_events(
 
 @router.get("/events/{event_id}/snapshot", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}, "description": "the JPEG the camera attached"}})
-def event_snapshot(event_id: int = PathParam(ge=1, le=2**62), _: ApiKey = Depends(require(Permission.EVENTS_READ)),
+def event_snapshot(event_id: RowIdPath, _: ApiKey = Depends(require(Permission.EVENTS_READ)),
                    hub: CameraHub = Depends(get_hub)) -> Response:
     jpg = hub.events.snapshot(event_id)
     if not jpg:

@@ -22,6 +22,7 @@ from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..inputs import image_body_openapi, parse_image_request
 from ..state import ServiceState
+from ..schemas import PageOffset
 
 router = APIRouter(prefix="/v1/facepay", tags=["facepay"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
@@ -98,7 +99,7 @@ def register_rider(
 
 @router.get("/riders")
 def list_riders(
-    offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+    offset: PageOffset = 0, limit: int = Query(100, ge=1, le=1000),
     key: ApiKey = Depends(require(Permission.FACEPAY_READ)), state: ServiceState = Depends(get_state),
 ) -> dict[str, Any]:
     return {"items": [r.to_dict() for r in state.facepay.riders(offset, limit)], "offset": offset, "limit": limit}
@@ -142,7 +143,7 @@ def list_accounts(
 
 @router.get("/accounts/{rider_id}")
 def account_history(
-    rider_id: str = RiderId, offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+    rider_id: str = RiderId, offset: PageOffset = 0, limit: int = Query(100, ge=1, le=1000),
     key: ApiKey = Depends(require(Permission.FACEPAY_READ)), state: ServiceState = Depends(get_state),
 ) -> dict[str, Any]:
     """A rider's balance, journeys and ledger transactions."""

@@ -19,13 +19,14 @@ from ..auth import ApiKey, Permission
 from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..state import ServiceState
+from ..schemas import PageOffset, RowId
 
 router = APIRouter(prefix="/v1/facepay", tags=["facepay"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
 
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    txn_id: int = Field(ge=1, description="the fare transaction to refund")
+    txn_id: RowId = Field(description="the fare transaction to refund")
     amount: int | None = Field(None, ge=1, description="minor units; default: what is left of the fare")
     reason: str = Field("", max_length=255)
 
@@ -49,7 +50,7 @@ def ledger(
     rider_id: str | None = Query(None, max_length=32),
     kind: Literal["top_up", "fare", "refund", "payout"] | None = Query(None),
     since: datetime | None = Query(None), until: datetime | None = Query(None),
-    offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+    offset: PageOffset = 0, limit: int = Query(100, ge=1, le=1000),
     key: ApiKey = Depends(require(Permission.FACEPAY_READ)), state: ServiceState = Depends(get_state),
 ) -> dict[str, Any]:
     """Ledger transactions with their entries, newest first."""

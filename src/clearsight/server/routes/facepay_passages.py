@@ -24,6 +24,7 @@ from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..inputs import image_body_openapi, parse_image_request
 from ..state import ServiceState
+from ..schemas import PageOffset
 
 router = APIRouter(prefix="/v1/facepay", tags=["facepay"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
@@ -76,7 +77,7 @@ async def passage(
 @router.get("/passages")
 def list_passages(
     rider_id: str | None = Query(None, max_length=32), gate_id: str | None = Query(None, max_length=64),
-    offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+    offset: PageOffset = 0, limit: int = Query(100, ge=1, le=1000),
     key: ApiKey = Depends(require(Permission.FACEPAY_READ)), state: ServiceState = Depends(get_state),
 ) -> dict[str, Any]:
     items = state.facepay.passages(rider_id=rider_id, gate_id=gate_id, offset=offset, limit=limit)
@@ -95,7 +96,7 @@ def get_passage(
 def list_journeys(
     rider_id: str | None = Query(None, max_length=32),
     status: str | None = Query(None, pattern="^(open|completed|capped)$"),
-    offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+    offset: PageOffset = 0, limit: int = Query(100, ge=1, le=1000),
     key: ApiKey = Depends(require(Permission.FACEPAY_READ)), state: ServiceState = Depends(get_state),
 ) -> dict[str, Any]:
     items = state.facepay.journeys(rider_id=rider_id, status=status, offset=offset, limit=limit)

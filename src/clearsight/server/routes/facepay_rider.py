@@ -20,6 +20,7 @@ from ..auth import unauthorized
 from ..deps import AUTH_FAILURES_PER_MINUTE, AuthFirstRoute, get_state
 from ..errors import PROBLEM_RESPONSES
 from ..state import ServiceState
+from ..schemas import PageOffset
 
 router = APIRouter(prefix="/v1/facepay/me", tags=["facepay rider"], responses=PROBLEM_RESPONSES,
                    route_class=AuthFirstRoute)
@@ -45,7 +46,7 @@ def current_rider(request: Request, state: ServiceState = Depends(get_state)) ->
 
 @router.get("")
 def my_account(
-    offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=500),
+    offset: PageOffset = 0, limit: int = Query(50, ge=1, le=500),
     rider: Rider = Depends(current_rider), state: ServiceState = Depends(get_state),
 ) -> dict[str, Any]:
     """My balance, journeys, money movements and disputes."""

@@ -25,6 +25,7 @@ from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..inputs import image_body_openapi, parse_image_request
 from ..state import ServiceState
+from ..schemas import RowIdPath
 
 router = APIRouter(prefix="/v1/footage", tags=["footage"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
@@ -141,7 +142,7 @@ async def search_footage(request: Request, key: ApiKey = Depends(require(Permiss
 
 @router.get("/tracks/{track_id}/thumbnail", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}, "description": "the track's best-shot face (JPEG)"}})
-def thumbnail(track_id: int = Path(ge=1, le=2**62), key: ApiKey = Depends(require(Permission.FOOTAGE_SEARCH)),
+def thumbnail(track_id: RowIdPath, key: ApiKey = Depends(require(Permission.FOOTAGE_SEARCH)),
               state: ServiceState = Depends(get_state)) -> Response:
     """A face from footage (an export of biometric data: audited)."""
     return Response(state.footage.thumbnail(track_id, actor=key.actor), media_type="image/jpeg",

@@ -18,6 +18,7 @@ from ..auth import ApiKey, Permission
 from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..state import ServiceState
+from ..schemas import RowId, RowIdPath
 
 router = APIRouter(prefix="/v1/photos", tags=["photos"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
@@ -65,7 +66,7 @@ class MergeIn(BaseModel):
 
 class SplitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    faces: list[int] = Field(min_length=1, max_length=10_000, description="face ids that become a new person")
+    faces: list[RowId] = Field(min_length=1, max_length=10_000, description="face ids that become a new person")
 
 
 class MoveIn(BaseModel):
@@ -133,14 +134,14 @@ def erase(person_id: str = PersonPath, key: ApiKey = Depends(require(Permission.
 
 
 @router.post("/faces/{face_id}/move", response_model=FaceOut)
-def move(body: MoveIn, face_id: int = Path(ge=1), key: ApiKey = Depends(require(Permission.PHOTOS_WRITE)),
+def move(body: MoveIn, face_id: RowIdPath, key: ApiKey = Depends(require(Permission.PHOTOS_WRITE)),
          state: ServiceState = Depends(get_state)) -> FaceOut:
     f = state.photos.move_face(face_id, body.person_id, actor=key.actor)
     return FaceOut(id=f.id, photo_id=f.photo_id, person_id=f.person_id, box=list(f.box), score=f.score)
 
 
 @router.get("/faces/{face_id}/image", response_class=Response, responses=JPEG)
-def face_image(face_id: int = Path(ge=1), key: ApiKey = Depends(require(Permission.PHOTOS_READ)),
+def face_image(face_id: RowIdPath, key: ApiKey = Depends(require(Permission.PHOTOS_READ)),
                state: ServiceState = Depends(get_state)) -> Response:
     return Response(state.photos.face_crop(face_id), media_type="image/jpeg",
                     headers={"Cache-Control": "private, no-store"})
@@ -157,7 +158,7 @@ def search(person: list[str] = Query(min_length=1, max_length=10, description="n
 
 
 @router.get("/{photo_id}/thumbnail", response_class=Response, responses=JPEG)
-def thumbnail(photo_id: int = Path(ge=1), key: ApiKey = Depends(require(Permission.PHOTOS_READ)),
+def thumbnail(photo_id: RowIdPath, key: ApiKey = Depends(require(Permission.PHOTOS_READ)),
               state: ServiceState = Depends(get_state)) -> Response:
     return Response(state.photos.thumbnail(photo_id), media_type="image/jpeg",
                     headers={"Cache-Control": "private, no-store"})

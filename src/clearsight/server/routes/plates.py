@@ -26,6 +26,7 @@ from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..inputs import image_body_openapi, parse_image_request
 from ..state import ServiceState
+from ..schemas import RowIdPath
 
 router = APIRouter(prefix="/v1/plates", tags=["plates"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
@@ -134,7 +135,7 @@ def search_reads(
 @router.get("/reads/{read_id}/crop", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}, "description": "the plate crop (JPEG)"}})
 def read_crop(
-    read_id: int = Path(ge=1, le=2**62),
+    read_id: RowIdPath,
     key: ApiKey = Depends(require(Permission.PLATES_SEARCH)),
     state: ServiceState = Depends(get_state),
 ) -> Response:
