@@ -51,7 +51,7 @@ class CountCondition(BaseModel):
     """Fire only when enough matching events happen within a time window."""
 
     model_config = ConfigDict(extra="forbid")
-    at_least: int = Field(ge=1, description="Least number of matching events (or distinct tracks) in the window.")
+    at_least: int = Field(ge=1, le=1_000_000, description="Least number of matching events (or distinct tracks) in the window.")
     within_s: float = Field(gt=0, description="Length of the sliding window, in seconds.")
     distinct_tracks: bool = Field(default=False, description="Count distinct tracks instead of events (5 people, "
                                   "not 5 events of one person).")

@@ -22,6 +22,7 @@ SearchModeName = Literal["decision", "candidates"]
 MAX_ROW_ID = 2**62
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id")]
 RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+MAX_MINOR_UNITS = 10**12  # money: far above any fare or top-up, far below the integer columns
 PageOffset = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -50,7 +50,7 @@ class ReconnectConfig(_Strict):
     """How a live source that drops is reconnected (files never reconnect)."""
 
     max_attempts: int | None = Field(
-        default=None, ge=1, description="Failed connection attempts in a row before the camera gives up; "
+        default=None, ge=1, le=1_000_000, description="Failed connection attempts in a row before the camera gives up; "
         "null keeps trying for ever.")
     backoff_initial_s: float = Field(default=0.5, gt=0, description="Seconds before the first retry; doubles per retry.")
     backoff_max_s: float = Field(default=10.0, gt=0, description="Longest wait between retries, in seconds.")
@@ -73,7 +73,7 @@ class SourceOptions(_Strict):
     backend: Literal["auto", "pyav", "opencv"] = Field(
         default="auto", description="Decoder: `auto` tries PyAV (FFmpeg) first and falls back to OpenCV.")
     reconnect: ReconnectConfig = Field(default=ReconnectConfig(), description="Reconnection of live sources.")
-    max_frames: int | None = Field(default=None, ge=1, description="Stop after this many processed frames "
+    max_frames: int | None = Field(default=None, ge=1, le=2**40, description="Stop after this many processed frames "
                                    "(null: until the source ends).")
 
 
@@ -87,7 +87,7 @@ class DetectConfig(_Strict):
     every_n: int = Field(default=1, ge=1, le=100, description="Detect on every n-th processed frame; tracks carry "
                          "over in between.")
     min_score: float = Field(default=0.5, ge=0, le=1, description="Detections scored below this are dropped.")
-    max_side: int | None = Field(default=None, ge=64, description="Downscale frames so their longest side is at most "
+    max_side: int | None = Field(default=None, ge=64, le=16_384, description="Downscale frames so their longest side is at most "
                                  "this many pixels before detection (boxes are scaled back).")
     options: dict[str, Any] = Field(
         default_factory=dict, description="Detector-specific options, validated against the chosen detector's own "
@@ -119,7 +119,7 @@ class TrackConfig(_Strict):
                                        "matched first (ByteTrack's high-confidence pass).")
     min_iou: float = Field(default=0.1, ge=0, le=1, description="Least box overlap for a detection to continue a "
                            "track.")
-    min_frames: int = Field(default=1, ge=1, description="Frames a track must be seen before it is reported.")
+    min_frames: int = Field(default=1, ge=1, le=100_000, description="Frames a track must be seen before it is reported.")
     class_aware: bool = Field(default=True, description="Associate detections only with tracks of their class group "
                               "(people, two-wheelers, cars/buses/trucks); each track's class is the majority vote "
                               "over its frames.")
@@ -134,11 +134,11 @@ class RecognizeConfig(_Strict):
                                "not used.")
     operating_point: str = Field(default="balanced", description="Similarity threshold by name: strict | balanced "
                                  "| lenient (false-match rates 1e-4 | 1e-3 | 1e-2).")
-    min_votes: int | None = Field(default=None, ge=1, description="Samples that must agree on one identity; null: a "
+    min_votes: int | None = Field(default=None, ge=1, le=10_000, description="Samples that must agree on one identity; null: a "
                                   "majority of the samples.")
     embedder: str | None = Field(default=None, description="Face embedder by registry name; null: the gallery's "
                                  "own (templates of another model would not compare).")
-    sample_every_n: int = Field(default=1, ge=1, description="Consider every n-th detection of a track as a sample.")
+    sample_every_n: int = Field(default=1, ge=1, le=10_000, description="Consider every n-th detection of a track as a sample.")
 
 
 class WatchlistConfig(RecognizeConfig):
@@ -229,7 +229,7 @@ class CameraConfig(_Strict):
     """One camera: where frames come from, what runs on them, and where events go."""
 
     name: str = Field(description="Unique camera name: letters, digits, '.', '_' or '-' (at most 100).")
-    source: str | int = Field(description="A video file, a folder of images, an rtsp/http(s) URL, `webcam:N` or a "
+    source: str | Annotated[int, Field(ge=0, le=255)] = Field(description="A video file, a folder of images, an rtsp/http(s) URL, `webcam:N` or a "
                               "device number; relative paths are resolved against the camera file.")
     source_options: SourceOptions = Field(default=SourceOptions(), description="How frames are read.")
     detect: DetectConfig = Field(default=DetectConfig(), description="The detection stage.")

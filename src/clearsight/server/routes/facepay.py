@@ -22,7 +22,7 @@ from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..inputs import image_body_openapi, parse_image_request
 from ..state import ServiceState
-from ..schemas import PageOffset
+from ..schemas import MAX_MINOR_UNITS, PageOffset
 
 router = APIRouter(prefix="/v1/facepay", tags=["facepay"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
@@ -37,7 +37,7 @@ class RiderEnrolParams(BaseModel):
     granted_by: str = Field("the data subject", min_length=1, max_length=255,
                             description="who gave the facepay consent")
     expires_at: datetime | None = Field(None, description="consent expiry (ISO 8601)")
-    top_up: int = Field(0, ge=0, description="initial top-up, minor units (0: none)")
+    top_up: int = Field(0, ge=0, le=MAX_MINOR_UNITS, description="initial top-up, minor units (0: none)")
 
 
 class RegisterRider(BaseModel):
@@ -47,7 +47,7 @@ class RegisterRider(BaseModel):
 
 class TopUp(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int = Field(description="minor units (e.g. 1000 = 10.00)")
+    amount: int = Field(ge=-MAX_MINOR_UNITS, le=MAX_MINOR_UNITS, description="minor units (e.g. 1000 = 10.00)")
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="must be facepay.currency if given")
     memo: str = Field("", max_length=255)
 

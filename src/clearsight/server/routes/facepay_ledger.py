@@ -19,7 +19,7 @@ from ..auth import ApiKey, Permission
 from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..state import ServiceState
-from ..schemas import PageOffset, RowId
+from ..schemas import MAX_MINOR_UNITS, PageOffset, RowId
 
 router = APIRouter(prefix="/v1/facepay", tags=["facepay"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/v1/facepay", tags=["facepay"], responses=PROBLEM_RES
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     txn_id: RowId = Field(description="the fare transaction to refund")
-    amount: int | None = Field(None, ge=1, description="minor units; default: what is left of the fare")
+    amount: int | None = Field(None, ge=1, le=MAX_MINOR_UNITS, description="minor units; default: what is left of the fare")
     reason: str = Field("", max_length=255)
 
 
@@ -40,7 +40,7 @@ class DisputeIn(BaseModel):
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     refund: bool = Field(description="true: uphold and refund the fare; false: reject")
-    amount: int | None = Field(None, ge=1, description="partial refund, minor units")
+    amount: int | None = Field(None, ge=1, le=MAX_MINOR_UNITS, description="partial refund, minor units")
     note: str = Field("", max_length=255)
 
 
