@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,19 @@ from ..vision.face_embedding import FaceEmbedder, create_embedder, embed_faces
 from ..vision.landmarks import FaceMesh
 from ..vision.quality import assess_quality
 from .verification import verify_embeddings, verify_gated
+
+
+def _create(factory: Callable[..., Any], name: str, threads: int | None, **options: object) -> Any:
+    """`factory(name, threads=..., **options)` when the backend takes a thread count, else
+    without it (MediaPipe, dlib: their threading is their own)."""
+    if threads is None:
+        return factory(name, **options)
+    try:
+        return factory(name, threads=threads, **options)
+    except TypeError as exc:
+        if "threads" not in str(exc):
+            raise
+        return factory(name, **options)
 
 
 @dataclass(frozen=True)
@@ -42,8 +57,13 @@ class FacePipeline:
         *,
         fallback_detector: str | None = "centerface",
         settings: FaceSettings | None = None,
+        threads: int | None = None,
     ) -> None:
+        """`threads`: onnxruntime threads of each call into the models that take the option
+        (None: the settings' `threads`). A caller that runs one call per core in parallel
+        (the photo import) asks for 1: two 2-thread calls on 2 cores only contend."""
         self.settings = settings or get_settings().face
+        self.threads = threads
         self.detector_name = detector or self.settings.detector
         self.embedder_name = embedder or self.settings.embedder
         self.fallback_name = fallback_detector if fallback_detector != self.detector_name else None
@@ -58,7 +78,8 @@ class FacePipeline:
     def detector(self) -> FaceDetector:
         with self._lock:
             if self._detector is None:
-                self._detector = create_detector(self.detector_name, min_score=self.settings.min_detection_score)
+                self._detector = _create(create_detector, self.detector_name, self.threads,
+                                         min_score=self.settings.min_detection_score)
             return self._detector
 
     @property
@@ -67,14 +88,15 @@ class FacePipeline:
             return None
         with self._lock:
             if self._fallback is None:
-                self._fallback = create_detector(self.fallback_name, min_score=self.settings.min_detection_score)
+                self._fallback = _create(create_detector, self.fallback_name, self.threads,
+                                         min_score=self.settings.min_detection_score)
             return self._fallback
 
     @property
     def embedder(self) -> FaceEmbedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = create_embedder(self.embedder_name)
+                self._embedder = _create(create_embedder, self.embedder_name, self.threads)
             return self._embedder
 
     @property

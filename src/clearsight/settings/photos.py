@@ -35,4 +35,8 @@ class PhotoSettings(BaseModel):
         200, ge=1, description="Photos imported between two saves of the face index (it is rebuilt from the "
         "database anyway after a crash)."
     )
+    workers: int | None = Field(
+        None, ge=1, le=64, description="Photos an import prepares at once (read, detect, embed, thumbnails), each "
+        "model call on one core; storing stays in order in one thread. None: the `threads` setting (on 2 cores, 2 "
+        "workers of 1 thread beat 1 worker of 2 threads: bench/photos.py).")
     search_limit: int = Field(1000, gt=0, le=100_000, description="Most photos one search returns.")

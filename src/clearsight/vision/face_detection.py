@@ -139,11 +139,13 @@ class CenterFaceDetector:
 
     name = "centerface"
 
-    def __init__(self, min_score: float = 0.5, max_side: int = 1280, nms_iou: float = 0.3) -> None:
+    def __init__(self, min_score: float = 0.5, max_side: int = 1280, nms_iou: float = 0.3,
+                 threads: int | None = None) -> None:
+        """`threads`: onnxruntime threads per call (None: the settings' `threads`)."""
         self.min_score = float(min_score)
         self.max_side = int(max_side)
         self.nms_iou = float(nms_iou)
-        self._session = runtime.onnx_session_dynamic("centerface", (("input.1", ("B", 3, "H", "W")),))
+        self._session = runtime.onnx_session_dynamic("centerface", (("input.1", ("B", 3, "H", "W")),), threads)
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
         import cv2

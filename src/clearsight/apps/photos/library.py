@@ -19,10 +19,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import and_, delete, exists, func, or_, select, update
@@ -43,6 +47,9 @@ from .clustering import ClusterRule, assign_incrementally
 from .media import face_crop_jpeg, read_photo, thumbnail_jpeg, walk_photos, write_private
 from .records import ImportProblem, ImportReport, LibraryFace, Person, Photo
 
+if TYPE_CHECKING:
+    from ...face.pipeline import FaceTemplate
+
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]  # (done, total, path)
@@ -61,6 +68,21 @@ def single_threaded_search() -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(before)
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """One photo prepared for storing (the pixels are not kept: a large photo is tens of MB)."""
+
+    path: Path
+    sha256: str
+    size: int
+    width: int
+    height: int
+    orientation: int
+    taken_at: datetime | None
+    templates: tuple[FaceTemplate, ...]
+    crops: tuple[bytes, ...]  # a JPEG per face, in `templates` order
 
 
 def face_aad(photo_sha: str, model: str) -> bytes:
@@ -97,7 +119,8 @@ class PhotoLibrary:
         if self._pipeline is None:
             from ...face.pipeline import FacePipeline
 
-            self._pipeline = FacePipeline(settings=self.settings.face)
+            # one model call per import worker at a time, each on one core (see `_prepared`)
+            self._pipeline = FacePipeline(settings=self.settings.face, threads=1 if self.workers() > 1 else None)
         return self._pipeline
 
     @property
@@ -168,20 +191,26 @@ class PhotoLibrary:
         root = root.resolve()
         files, empty = walk_photos(root)
         problems = [ImportProblem(str(d), "empty folder: no photos in it") for d in empty]
+        index = self.index() if files else None  # opening it sets FAISS's threads: before the override below
         with single_threaded_search():
-            report = self._import_files(files, problems, progress)
+            report = self._import_files(files, problems, progress, index)
         with self.transaction() as s:
             self.audit.append(s, actor=actor, action="photos.import", outcome="ok", purpose=Purpose.PHOTOS.value,
                               details={k: v for k, v in report.to_dict().items() if k != "problems"}
                               | {"problems": len(problems)})
         return report
 
-    def _import_files(self, files: list[Path], problems: list[ImportProblem], progress: Progress | None) -> ImportReport:
+    def workers(self) -> int:
+        return self.ps.workers or self.settings.threads
+
+    def _import_files(self, files: list[Path], problems: list[ImportProblem], progress: Progress | None,
+                      index: VectorIndex | None) -> ImportReport:
         imported = duplicates = faces = people = 0
-        index = self.index() if files else None
-        for n, path in enumerate(files, 1):
+        with self._sessions() as s:  # content hashes already held: a resumed import skips them before any model runs
+            known = set(s.scalars(select(PhotoRow.sha256)))
+        for n, (path, ready) in enumerate(self._prepared(files, known), 1):
             try:
-                added = self._import_one(path, index)
+                added = self._store(ready.result(), index, known)
             except InputError as exc:
                 problems.append(ImportProblem(str(path), str(exc)))
                 added = None
@@ -201,14 +230,62 @@ class PhotoLibrary:
             index.persist()
         return ImportReport(len(files), imported, duplicates, faces, people, tuple(problems))
 
-    def _import_one(self, path: Path, index: VectorIndex) -> tuple[int, int] | None:
-        """(faces, new people) of a newly imported photo; (-1, -1) for a duplicate."""
+    def _prepared(self, files: list[Path], known: set[str]) -> Iterator[tuple[Path, Future[_Ready]]]:
+        """(path, its preparation) in file order, prepared by `workers` threads a few photos ahead.
+
+        Why threads: the models (onnxruntime, MediaPipe), decoding and JPEG encoding release
+        the GIL, so on 2 cores two photos are prepared at once while this thread stores the
+        previous ones; the storing (SQL, clustering) stays in order, in one thread, so a
+        photo's people depend on the photos before it exactly as in a one-by-one import."""
+        workers = self.workers()
+        if workers <= 1:
+            for path in files:
+                f: Future[_Ready] = Future()
+                try:
+                    f.set_result(self._prepare(path, known))
+                except Exception as exc:  # noqa: BLE001 - raised in order by the caller, as with threads
+                    f.set_exception(exc)
+                yield path, f
+            return
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="photos-import")
+        try:
+            pending: deque[tuple[Path, Future[_Ready]]] = deque()
+            todo = iter(files)
+            for path in todo:
+                pending.append((path, pool.submit(self._prepare, path, known)))
+                if len(pending) >= 2 * workers:
+                    break
+            while pending:
+                done = pending.popleft()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append((nxt, pool.submit(self._prepare, nxt, known)))
+                yield done
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _prepare(self, path: Path, known: set[str]) -> _Ready:
+        """Everything of one photo that needs no database: bytes, hash, EXIF, pixels, faces,
+        templates, thumbnail (written: named by content) and face crops (encoded)."""
         photo = read_photo(path, self.settings.images)
-        with self._sessions() as s:
-            if s.scalar(select(PhotoRow.id).where(PhotoRow.sha256 == photo.sha256)) is not None:
-                return -1, -1
+        if photo.sha256 in known:
+            return _Ready(path, photo.sha256, photo.size, photo.width, photo.height, photo.orientation,
+                          photo.taken_at, (), ())
         templates = self.pipeline.templates(photo.rgb)
         write_private(self.thumbnail_path(photo.sha256), thumbnail_jpeg(photo.rgb, self.ps.thumb_size))
+        crops = tuple(face_crop_jpeg(photo.rgb, t.face.box, self.ps.face_thumb_size) for t in templates)
+        return _Ready(path, photo.sha256, photo.size, photo.width, photo.height, photo.orientation, photo.taken_at,
+                      tuple(templates), crops)
+
+    def _store(self, photo: _Ready, index: VectorIndex, known: set[str]) -> tuple[int, int] | None:
+        """(faces, new people) of a newly imported photo; (-1, -1) for a duplicate."""
+        if photo.sha256 in known:
+            return -1, -1
+        with self._sessions() as s:  # another process may have imported it meanwhile
+            if s.scalar(select(PhotoRow.id).where(PhotoRow.sha256 == photo.sha256)) is not None:
+                known.add(photo.sha256)
+                return -1, -1
+        templates = photo.templates
         model, prot = self.model_id, self.keys.protector
         kid = prot.active
         vecs = (prot.transform(np.stack([t.embedding.vector for t in templates]), kid) if templates
@@ -217,12 +294,13 @@ class PhotoLibrary:
         new_people: list[str] = []
         try:
             with self.transaction() as s:
-                row = PhotoRow(sha256=photo.sha256, path=str(path), size=photo.size, width=photo.width,
+                row = PhotoRow(sha256=photo.sha256, path=str(photo.path), size=photo.size, width=photo.width,
                                height=photo.height, orientation=photo.orientation, taken_at=photo.taken_at,
                                imported_at=utcnow())
                 s.add(row)
                 s.flush()
                 if not templates:
+                    known.add(photo.sha256)
                     return 0, 0
                 placeholder = PhotoPersonRow(id=new_id(), name=None, created_at=utcnow())
                 s.add(placeholder)
@@ -255,12 +333,13 @@ class PhotoLibrary:
                     r.person_id = str(placed[r.id])
                 s.flush()
                 s.delete(placeholder)
-                for r, t in zip(rows, templates):
-                    write_private(self.face_path(r.id), face_crop_jpeg(photo.rgb, t.face.box, self.ps.face_thumb_size))
+                for r, crop in zip(rows, photo.crops):
+                    write_private(self.face_path(r.id), crop)
         except BaseException:
             if face_ids:
                 index.remove(np.asarray(face_ids, np.int64))
             raise
+        known.add(photo.sha256)
         return len(face_ids), len(new_people)
 
     # -- reading -------------------------------------------------------------------
