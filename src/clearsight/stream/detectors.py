@@ -61,6 +61,8 @@ class MediaPipeOptions(DetectorOptions):
 class CenterFaceOptions(DetectorOptions):
     max_side: int = Field(default=1280, ge=64, le=4096, description="Longest side the network sees, in pixels.")
     nms_iou: float = Field(default=0.3, ge=0, le=1, description="Overlap above which two boxes are one face.")
+    threads: int | None = Field(default=None, ge=1, le=64, description="onnxruntime threads per frame (None: the "
+                                "`threads` setting).")
 
 
 class DlibHogOptions(DetectorOptions):

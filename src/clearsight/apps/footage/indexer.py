@@ -30,7 +30,7 @@ from ...io import encode_jpeg
 from ...io.video import FileSource, sample_file
 from ...settings import FaceSettings, FootageSettings
 from ...stream.config import TrackConfig
-from ...stream.detectors import Observation, StageDetector, create_stage_detector
+from ...stream.detectors import Observation, StageDetector, create_stage_detector, detector_options_model
 from ...stream.tracking import Tracker
 from ...types import BBox, Face
 from ...vision.face_embedding import FaceEmbedder
@@ -186,8 +186,14 @@ class TrackScanner:
         det = self._detectors.get(side)
         if det is None:  # the ONNX session is shared (cached by model); a wrapper per size is cheap
             det = self._detectors[side] = create_stage_detector(self.fs.detector, min_score=self.fs.min_score,
-                                                                max_side=side)
+                                                                max_side=side, **self._thread_option())
         return det
+
+    def _thread_option(self) -> dict[str, int]:
+        """`footage.threads` for a detector that takes a thread count (CenterFace), else nothing."""
+        if self.fs.threads is None or "threads" not in detector_options_model(self.fs.detector).model_fields:
+            return {}
+        return {"threads": self.fs.threads}
 
     def every_n(self, fps: float | None) -> int:
         return max(1, round((fps or 25.0) / self.fs.detect_fps))

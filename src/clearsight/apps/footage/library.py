@@ -114,8 +114,13 @@ class FootageLibrary:
     @property
     def scanner(self) -> TrackScanner:
         if self._scanner is None:
-            self._scanner = TrackScanner(self.pipeline.embedder, self.fs, self.settings.face,
-                                         model_lock=self._model_lock)
+            embedder = self.pipeline.embedder
+            if self.fs.threads is not None:  # indexing's own session of the same model, `footage.threads` a call
+                from ...face.pipeline import FacePipeline
+
+                embedder = FacePipeline(embedder=self.pipeline.embedder_name, settings=self.settings.face,
+                                        threads=self.fs.threads).embedder
+            self._scanner = TrackScanner(embedder, self.fs, self.settings.face, model_lock=self._model_lock)
         return self._scanner
 
     def stop(self) -> None:
