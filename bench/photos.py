@@ -208,7 +208,8 @@ def import_speed(rows: list[dict], count: int, workers: list[int | None]) -> Non
                 shutil.copyfile(r["abs"], dst)
                 identity[str(dst.resolve())] = r["identity"]
             settings = Settings(data_dir=Path(tmp) / "data", models_dir=Settings().model_dir)
-            settings.photos.workers = w
+            if w is not None:
+                settings.photos.workers = w
             lib = PhotoLibrary.open(settings)
             lib.pipeline.embedder, lib.pipeline.detector, lib.pipeline.fallback  # models load outside the timing
             lib.keys.protector.transform(np.zeros((1, lib.pipeline.embedder.dim), np.float32), lib.keys.active)
@@ -237,7 +238,7 @@ def import_speed(rows: list[dict], count: int, workers: list[int | None]) -> Non
         pid = {p: i for i, p in enumerate(sorted({v[1] for v in largest.values()}))}
         labels = np.array([pid[largest[p][1]] for p in paths if p in largest], np.int64)
         s = scores(with_singletons(labels, kept, len(paths)), truth)
-        results.append([w or settings.threads, report.imported, report.faces, wall, wall / report.imported * 1000,
+        results.append([w or getattr(settings.photos, "workers", None) or settings.threads, report.imported, report.faces, wall, wall / report.imported * 1000,
                         cpu / report.imported * 1000, s["F1"], s["BF"], s["merged"], s["split"], len(people),
                         f"{load0:.1f} / {os.getloadavg()[0]:.1f}"])
         print("#", results[-1], flush=True)

@@ -159,3 +159,21 @@ def test_erasure_sealing_and_separation_from_the_gallery(photo_folder, settings,
         assert again.imported == 0
         ids = lib.index().ids()
         assert not set(ids.tolist()) & {f.id for f in faces} and len(ids) == lib.stats()["faces"]
+
+
+def test_one_worker_and_several_store_the_same_library(photo_folder, tmp_path, pipeline):
+    """The import prepares photos in worker threads but stores them in file order: the
+    people, the duplicates and the problems are those of a one-at-a-time import."""
+    root, _shows = photo_folder
+    seen = {}
+    for workers in (1, 2):
+        settings = Settings(data_dir=tmp_path / f"data{workers}", secrets_dir=tmp_path / f"keys{workers}",
+                            models_dir=Settings().model_dir)
+        settings.photos.workers = workers
+        with PhotoLibrary.open(settings, pipeline=pipeline) as lib:
+            report = lib.import_dir(root, actor="test")
+            groups = sorted(tuple(p["photos"]) for p in lib.people_with_photos())
+            seen[workers] = (report.imported, report.duplicates, report.faces,
+                             sorted(p.path for p in report.problems), groups)
+    assert seen[1] == seen[2]
+    assert seen[2][:2] == (11, 1)
