@@ -39,4 +39,10 @@ class PhotoSettings(BaseModel):
         None, ge=1, le=64, description="Photos an import prepares at once (read, detect, embed, thumbnails), each "
         "model call on one core; storing stays in order in one thread. None: the `threads` setting (on 2 cores, 2 "
         "workers of 1 thread beat 1 worker of 2 threads: bench/photos.py).")
+    commit_every: int = Field(
+        32, ge=1, le=10_000, description="Most photos an import writes in one transaction (1: one commit a photo). "
+        "A crash loses at most the open transaction's photos, which the next run imports again.")
+    commit_s: float = Field(
+        0.5, gt=0, le=60, description="Most seconds one import transaction stays open (it holds the database's "
+        "write lock meanwhile).")
     search_limit: int = Field(1000, gt=0, le=100_000, description="Most photos one search returns.")

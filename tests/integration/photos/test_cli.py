@@ -41,7 +41,8 @@ def test_import_killed_midway_resumes_without_duplicates(photo_folder, tmp_path)
     unique = 11 + 5 * len(EXTRA)
     data = tmp_path / "data"
     env = {**os.environ, "CLEARSIGHT_DATA_DIR": str(data), "CLEARSIGHT_SECRETS_DIR": str(tmp_path / "keys"),
-           "CLEARSIGHT_MODELS_DIR": str(Settings().model_dir)}
+           "CLEARSIGHT_MODELS_DIR": str(Settings().model_dir),
+           "CLEARSIGHT_PHOTOS__COMMIT_EVERY": "4"}  # transactions of 4 photos: the kill lands between two of them
     proc = subprocess.Popen([sys.executable, "-m", "clearsight.cli", "photos", "import", str(root), "--no-progress"],
                             env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = data / "gallery.db"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -83,6 +84,62 @@ class _Ready:
     taken_at: datetime | None
     templates: tuple[FaceTemplate, ...]
     crops: tuple[bytes, ...]  # a JPEG per face, in `templates` order
+
+
+class _Batch:
+    """The transaction an import writes a few photos in: committed every `photos.commit_every`
+    photos or `photos.commit_s` seconds, whichever comes first. Why not one per photo: each
+    commit waits for the disk (SQLite FULL sync), ~a quarter of the storing thread's time on
+    a busy machine. A crash loses at most the open batch, which the next run imports again
+    (the photos are known by content once committed, never before)."""
+
+    def __init__(self, lib: PhotoLibrary, index: VectorIndex | None, known: set[str]) -> None:
+        self.lib, self.index, self.known = lib, index, known
+        self._session: Session | None = None
+        self._started = 0.0
+        self._photos = 0
+        self._shas: list[str] = []
+        self._faces: list[int] = []
+
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self.lib._sessions()  # noqa: SLF001 - the library's own session factory
+            self._session.begin()
+            self._started = time.monotonic()
+        return self._session
+
+    def photo(self, sha: str) -> None:
+        self._photos += 1
+        self._shas.append(sha)
+        self.known.add(sha)  # a copy later in the same batch is a duplicate
+
+    def faces(self, ids: list[int]) -> None:
+        self._faces.extend(ids)
+
+    def commit_if_due(self) -> None:
+        ps = self.lib.ps
+        if self._session is not None and (self._photos >= ps.commit_every
+                                          or time.monotonic() - self._started >= ps.commit_s):
+            self.commit()
+
+    def commit(self) -> None:
+        if self._session is not None:
+            try:
+                self._session.commit()
+            finally:
+                self._session.close()
+            self._session, self._photos, self._shas, self._faces = None, 0, [], []
+
+    def rollback(self) -> None:
+        """Nothing of the open batch stays: rows, index entries, known hashes."""
+        if self._session is not None:
+            self._session.rollback()
+            self._session.close()
+            self._session = None
+        if self._faces and self.index is not None:
+            self.index.remove(np.asarray(self._faces, np.int64))
+        self.known.difference_update(self._shas)
+        self._photos, self._shas, self._faces = 0, [], []
 
 
 def face_aad(photo_sha: str, model: str) -> bytes:
@@ -208,24 +265,32 @@ class PhotoLibrary:
         imported = duplicates = faces = people = 0
         with self._sessions() as s:  # content hashes already held: a resumed import skips them before any model runs
             known = set(s.scalars(select(PhotoRow.sha256)))
-        for n, (path, ready) in enumerate(self._prepared(files, known), 1):
-            try:
-                added = self._store(ready.result(), index, known)
-            except InputError as exc:
-                problems.append(ImportProblem(str(path), str(exc)))
-                added = None
-            except OSError as exc:
-                problems.append(ImportProblem(str(path), f"cannot read: {exc.strerror or exc}"))
-                added = None
-            if added is not None:
-                if added == (-1, -1):
-                    duplicates += 1
-                else:
-                    imported, faces, people = imported + 1, faces + added[0], people + added[1]
-                    if imported % self.ps.persist_every == 0:
+        batch = _Batch(self, index, known)
+        try:
+            for n, (path, ready) in enumerate(self._prepared(files, known), 1):
+                try:
+                    photo = ready.result()
+                except InputError as exc:
+                    problems.append(ImportProblem(str(path), str(exc)))
+                    photo = None
+                except OSError as exc:
+                    problems.append(ImportProblem(str(path), f"cannot read: {exc.strerror or exc}"))
+                    photo = None
+                if photo is not None:
+                    added = self._store(photo, batch)
+                    if added == (-1, -1):
+                        duplicates += 1
+                    else:
+                        imported, faces, people = imported + 1, faces + added[0], people + added[1]
+                    batch.commit_if_due()
+                    if added != (-1, -1) and imported % self.ps.persist_every == 0:
                         index.persist()
-            if progress:
-                progress(n, len(files), str(path))
+                if progress:
+                    progress(n, len(files), str(path))
+            batch.commit()
+        except BaseException:
+            batch.rollback()
+            raise
         if index is not None and imported:
             index.persist()
         return ImportReport(len(files), imported, duplicates, faces, people, tuple(problems))
@@ -277,69 +342,62 @@ class PhotoLibrary:
         return _Ready(path, photo.sha256, photo.size, photo.width, photo.height, photo.orientation, photo.taken_at,
                       tuple(templates), crops)
 
-    def _store(self, photo: _Ready, index: VectorIndex, known: set[str]) -> tuple[int, int] | None:
-        """(faces, new people) of a newly imported photo; (-1, -1) for a duplicate."""
-        if photo.sha256 in known:
+    def _store(self, photo: _Ready, batch: _Batch) -> tuple[int, int]:
+        """(faces, new people) of a newly imported photo; (-1, -1) for a duplicate. Written in
+        the batch's transaction (an error rolls the whole batch back: `_import_files`)."""
+        if photo.sha256 in batch.known:
             return -1, -1
-        with self._sessions() as s:  # another process may have imported it meanwhile
-            if s.scalar(select(PhotoRow.id).where(PhotoRow.sha256 == photo.sha256)) is not None:
-                known.add(photo.sha256)
-                return -1, -1
+        s, index = batch.session(), batch.index
+        if s.scalar(select(PhotoRow.id).where(PhotoRow.sha256 == photo.sha256)) is not None:
+            batch.known.add(photo.sha256)  # another process imported it meanwhile
+            return -1, -1
         templates = photo.templates
         model, prot = self.model_id, self.keys.protector
         kid = prot.active
         vecs = (prot.transform(np.stack([t.embedding.vector for t in templates]), kid) if templates
                 else np.zeros((0, 0), np.float32))
-        face_ids: list[int] = []
+        batch.photo(photo.sha256)
+        row = PhotoRow(sha256=photo.sha256, path=str(photo.path), size=photo.size, width=photo.width,
+                       height=photo.height, orientation=photo.orientation, taken_at=photo.taken_at, imported_at=utcnow())
+        s.add(row)
+        s.flush()
+        if not templates:
+            return 0, 0
+        placeholder = PhotoPersonRow(id=new_id(), name=None, created_at=utcnow())
+        s.add(placeholder)
+        s.flush()
+        rows = []
+        for t, v in zip(templates, vecs):
+            _, nonce, ct = prot.encrypt(v, face_aad(photo.sha256, model), kid)
+            b = t.face.box
+            rows.append(PhotoFaceRow(photo_id=row.id, person_id=placeholder.id, x1=b.x1, y1=b.y1, x2=b.x2, y2=b.y2,
+                                     score=float(t.face.score), quality_score=float(t.quality.score), model=model,
+                                     key_id=kid, nonce=nonce, ciphertext=ct))
+        s.add_all(rows)
+        s.flush()
+        face_ids = [r.id for r in rows]
+        index.add(np.asarray(face_ids, np.int64), vecs)
+        batch.faces(face_ids)
         new_people: list[str] = []
-        try:
-            with self.transaction() as s:
-                row = PhotoRow(sha256=photo.sha256, path=str(photo.path), size=photo.size, width=photo.width,
-                               height=photo.height, orientation=photo.orientation, taken_at=photo.taken_at,
-                               imported_at=utcnow())
-                s.add(row)
-                s.flush()
-                if not templates:
-                    known.add(photo.sha256)
-                    return 0, 0
-                placeholder = PhotoPersonRow(id=new_id(), name=None, created_at=utcnow())
-                s.add(placeholder)
-                s.flush()
-                rows = []
-                for t, v in zip(templates, vecs):
-                    _, nonce, ct = prot.encrypt(v, face_aad(photo.sha256, model), kid)
-                    b = t.face.box
-                    rows.append(PhotoFaceRow(photo_id=row.id, person_id=placeholder.id, x1=b.x1, y1=b.y1, x2=b.x2,
-                                             y2=b.y2, score=float(t.face.score), quality_score=float(t.quality.score),
-                                             model=model, key_id=kid, nonce=nonce, ciphertext=ct))
-                s.add_all(rows)
-                s.flush()
-                face_ids = [r.id for r in rows]
-                index.add(np.asarray(face_ids, np.int64), vecs)
 
-                def persons(ids: list[int]) -> dict[int, str]:
-                    return {int(f): p for f, p in s.execute(
-                        select(PhotoFaceRow.id, PhotoFaceRow.person_id).where(PhotoFaceRow.id.in_(ids)))} if ids else {}
+        def persons(ids: list[int]) -> dict[int, str]:
+            return {int(f): p for f, p in s.execute(
+                select(PhotoFaceRow.id, PhotoFaceRow.person_id).where(PhotoFaceRow.id.in_(ids)))} if ids else {}
 
-                def new_person() -> str:
-                    pid = new_id()
-                    s.add(PhotoPersonRow(id=pid, name=None, created_at=utcnow()))
-                    new_people.append(pid)
-                    return pid
+        def new_person() -> str:
+            pid = new_id()
+            s.add(PhotoPersonRow(id=pid, name=None, created_at=utcnow()))
+            new_people.append(pid)
+            return pid
 
-                placed = assign_incrementally(index, np.asarray(face_ids), vecs, persons, self.rule, new_person)
-                s.flush()
-                for r in rows:
-                    r.person_id = str(placed[r.id])
-                s.flush()
-                s.delete(placeholder)
-                for r, crop in zip(rows, photo.crops):
-                    write_private(self.face_path(r.id), crop)
-        except BaseException:
-            if face_ids:
-                index.remove(np.asarray(face_ids, np.int64))
-            raise
-        known.add(photo.sha256)
+        placed = assign_incrementally(index, np.asarray(face_ids), vecs, persons, self.rule, new_person)
+        s.flush()
+        for r in rows:
+            r.person_id = str(placed[r.id])
+        s.flush()
+        s.delete(placeholder)
+        for r, crop in zip(rows, photo.crops):
+            write_private(self.face_path(r.id), crop)
         return len(face_ids), len(new_people)
 
     # -- reading -------------------------------------------------------------------
