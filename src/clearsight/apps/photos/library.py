@@ -286,7 +286,11 @@ class PhotoLibrary:
                     if added != (-1, -1) and imported % self.ps.persist_every == 0:
                         index.persist()
                 if progress:
-                    progress(n, len(files), str(path))
+                    try:
+                        progress(n, len(files), str(path))
+                    except BaseException:  # a stop request (the service's ImportStopped): keep what is stored
+                        batch.commit()
+                        raise
             batch.commit()
         except BaseException:
             batch.rollback()
