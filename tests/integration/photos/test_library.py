@@ -159,3 +159,31 @@ def test_erasure_sealing_and_separation_from_the_gallery(photo_folder, settings,
         assert again.imported == 0
         ids = lib.index().ids()
         assert not set(ids.tolist()) & {f.id for f in faces} and len(ids) == lib.stats()["faces"]
+
+
+def test_a_background_import_stopped_by_shutdown_resumes_without_duplicates(photo_folder, settings, pipeline):
+    import time
+
+    from clearsight.apps.photos.imports import ImportQueue
+
+    root, shows = photo_folder
+    lib = PhotoLibrary.open(settings, pipeline=pipeline)
+    queue = ImportQueue(lambda: lib)
+    run = queue.submit(root, actor="test")
+    later = queue.submit(root, actor="test")
+    while run.done < 1:
+        time.sleep(0.005)
+    queue.close()  # as the service does on shutdown: after the photo in hand
+    assert run.state == "stopped" and 1 <= run.done < run.total and later.state == "stopped"
+    kept = lib.stats()["photos"]
+    assert 1 <= kept < len({p for v in shows.values() for p in v})
+    lib.close()
+    lib = PhotoLibrary.open(settings, pipeline=pipeline)
+    queue = ImportQueue(lambda: lib)
+    again = queue.submit(root, actor="test")
+    while again.state in ("queued", "running"):
+        time.sleep(0.05)
+    assert again.state == "done" and again.report["imported"] == len({p for v in shows.values() for p in v}) - kept
+    assert lib.stats()["photos"] == len({p for v in shows.values() for p in v})
+    queue.close()
+    lib.close()
