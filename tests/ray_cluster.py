@@ -22,9 +22,6 @@ from pathlib import Path
 
 import clearsight
 
-# node death is declared after `failure_threshold` missed health checks `period_ms` apart (Ray's defaults:
-# 3000 ms x 5); quicker here so a killed node's cameras move within a few seconds
-HEALTH_CHECK = {"health_check_period_ms": 1000, "health_check_failure_threshold": 3, "health_check_timeout_ms": 1000}
 
 
 HEAD_IP, NODE_IP = "127.0.0.2", "127.0.0.3"
@@ -75,10 +72,24 @@ class RayNode:
         with suppress(subprocess.TimeoutExpired):
             self.proc.wait(10)
 
+    def freeze(self) -> None:
+        """SIGSTOP the node and its workers: a hung machine (sockets stay open, nothing answers), which
+        the head notices only by missed health checks."""
+        import psutil
+
+        try:
+            family = [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        for p in family:
+            with suppress(psutil.NoSuchProcess):
+                p.suspend()
+
     def stop(self, timeout_s: float = 15.0) -> None:
         """SIGTERM the group (`ray start --block` stops its raylet and agents), SIGKILL what is left."""
         with suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(self.proc.pid, signal.SIGCONT)  # a frozen node too
         with suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout_s)
         self.kill()
@@ -112,7 +123,7 @@ def _start_node(args: list[str], temp_dir: Path, name: str, env: dict[str, str])
 
 @contextmanager
 def local_ray_cluster(head_cpus: int = 2, node_cpus: int = 2, object_store_mb: int = 100,
-                      start_timeout_s: float = 90.0) -> Iterator[LocalRayCluster]:
+                      start_timeout_s: float = 90.0, system_config: dict[str, object] | None = None) -> Iterator[LocalRayCluster]:
     """Start a head and one more node; yields the cluster (its `address` for `ray.init` /
     `--ray-address`); stops both nodes afterwards (by process group, never `ray stop`). Raises RuntimeError with the
     log tails when a node does not come up."""
@@ -134,7 +145,8 @@ def local_ray_cluster(head_cpus: int = 2, node_cpus: int = 2, object_store_mb: i
         cluster.nodes.append(_start_node(
             ["--head", "--node-ip-address", HEAD_IP, "--port", str(gcs_port), "--ray-client-server-port", str(client_port),
              "--include-dashboard", "false", "--num-cpus", str(head_cpus), "--object-store-memory", store,
-             "--resources", json.dumps({"head": 1}), "--system-config", json.dumps(HEALTH_CHECK)], temp_dir, "head", env))
+             "--resources", json.dumps({"head": 1}),
+             *(["--system-config", json.dumps(system_config)] if system_config else [])], temp_dir, "head", env))
         _wait_nodes(cluster, 1, start_timeout_s)
         cluster.nodes.append(_start_node(
             ["--address", address, "--node-ip-address", NODE_IP, "--num-cpus", str(node_cpus), "--object-store-memory", store], temp_dir, "node2", env))

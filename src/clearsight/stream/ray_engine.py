@@ -83,6 +83,9 @@ def _actor_class():  # noqa: ANN202 - built lazily so importing this module does
             return {"node_id": ctx.get_node_id(), "node_ip": ray.util.get_node_ip_address(),
                     "frames": self.pipe.summary.frames}
 
+        def ping(self) -> int:
+            return self.pipe.summary.frames
+
         def stop(self) -> None:
             self.pipe.stop()
 
@@ -99,6 +102,8 @@ class _Camera:
     actor: Any = None
     run_ref: Any = None
     running_ref: Any = None
+    ping_ref: Any = None
+    ping_at: float = 0.0  # monotonic time the last ping was sent
     node_id: str | None = None  # where it runs; None while starting or moving
     node_ip: str | None = None
     down_at: float | None = None  # when the driver saw it lost (until it is up again)
@@ -118,7 +123,8 @@ class RayCameraSupervisor:
 
     def __init__(self, configs: Sequence[CameraConfig], *, output_paths: Sequence[str | None] | None = None,
                  events_paths: Sequence[str | None] | None = None, plugin_modules: Sequence[str] = (),
-                 cpus_per_camera: float = 1.0, max_failovers: int = 5, poll_s: float = 0.5) -> None:
+                 cpus_per_camera: float = 1.0, max_failovers: int = 5, heartbeat_s: float = 1.0,
+                 heartbeat_timeout_s: float = 10.0, poll_s: float = 0.5) -> None:
         names = [c.name for c in configs]
         if len(set(names)) != len(names):
             raise InputError("camera names must be unique")
@@ -126,6 +132,8 @@ class RayCameraSupervisor:
             raise InputError(f"cpus_per_camera must be positive, not {cpus_per_camera}")
         if max_failovers < 0:
             raise InputError(f"max_failovers must be 0 or more, not {max_failovers}")
+        if not 0 < heartbeat_s < heartbeat_timeout_s:
+            raise InputError(f"need 0 < heartbeat_s < heartbeat_timeout_s, not {heartbeat_s} and {heartbeat_timeout_s}")
         outs = list(output_paths or [None] * len(configs))
         evs = list(events_paths or [None] * len(configs))
         if len(outs) != len(configs) or len(evs) != len(configs):
@@ -134,6 +142,7 @@ class RayCameraSupervisor:
         self.plugin_modules = tuple(plugin_modules)
         self.cpus_per_camera = cpus_per_camera
         self.max_failovers = max_failovers
+        self.heartbeat_s, self.heartbeat_timeout_s = heartbeat_s, heartbeat_timeout_s
         self.poll_s = poll_s
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -163,15 +172,20 @@ class RayCameraSupervisor:
             self._start(Actor, cam)
         try:
             while True:
+                self._heartbeat(Actor)
                 calls = {c.run_ref: (c, "run") for c in self.cameras if c.summary is None}
                 calls |= {c.running_ref: (c, "running") for c in self.cameras if c.running_ref is not None}
-                if not calls:
+                calls |= {c.ping_ref: (c, "ping") for c in self.cameras if c.ping_ref is not None}
+                if not any(what == "run" for _, what in calls.values()):
                     break
                 ready, _ = ray.wait(list(calls), num_returns=1, timeout=self.poll_s)
                 for ref in ready:
                     cam, what = calls[ref]
                     if what == "running":
                         self._on_running(cam, ref)
+                    elif what == "ping":
+                        if ref is cam.ping_ref:
+                            cam.ping_ref = None  # answered (an error: the run call reports it)
                     else:
                         self._on_run_end(Actor, cam, ref)
         except BaseException:
@@ -182,6 +196,20 @@ class RayCameraSupervisor:
                 if cam.router is not None:
                     cam.router.close()
         return [c.summary or {} for c in self.cameras]
+
+    def _heartbeat(self, Actor: Any) -> None:
+        """Ping each running camera; one silent for `heartbeat_timeout_s` is lost. Ray reports a killed
+        node within seconds (its sockets close), but a hung or cut-off node only after its missed
+        health checks (about a minute with Ray's defaults): this bounds that wait."""
+        now = time.monotonic()
+        for cam in self.cameras:
+            if cam.summary is not None or cam.node_id is None or self._stopping.is_set():
+                continue
+            if cam.ping_ref is None:
+                if now - cam.ping_at >= self.heartbeat_s:
+                    cam.ping_ref, cam.ping_at = cam.actor.ping.remote(), now
+            elif now - cam.ping_at > self.heartbeat_timeout_s:
+                self._failover(Actor, cam, TimeoutError(f"no answer to a ping in {self.heartbeat_timeout_s:g} s"))
 
     def _start(self, Actor: Any, cam: _Camera, avoid: str | None = None) -> None:
         import ray
@@ -194,7 +222,7 @@ class RayCameraSupervisor:
         actor = Actor.options(**options).remote(
             cam.config.model_dump(mode="json"), cam.output_path, cam.events_path, self.plugin_modules)
         with self._lock:
-            cam.actor, cam.node_id = actor, None
+            cam.actor, cam.node_id, cam.ping_ref = actor, None, None
             cam.run_ref = actor.run.remote(self._max_frames)
             cam.running_ref = actor.running.remote()
         if self._stopping.is_set():
@@ -240,13 +268,15 @@ class RayCameraSupervisor:
         lost = cam.node_id
         if cam.down_at is None:  # lost again before it came up: one camera.down is enough
             cam.down_at, cam.lost_node = time.time(), lost
-            self._emit(cam, ev.CAMERA_DOWN, reason="worker lost", node_id=lost, node_ip=cam.node_ip,
+            self._emit(cam, ev.CAMERA_DOWN, reason="unresponsive" if isinstance(exc, TimeoutError) else "worker lost",
+                       node_id=lost, node_ip=cam.node_ip,
                        error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         cam.lost_in_a_row += 1
         if cam.lost_in_a_row > self.max_failovers:
             raise RayEngineError(f"camera {cam.config.name!r} was lost {cam.lost_in_a_row} times in a row "
                                  f"without processing a frame; last: {type(exc).__name__}: {exc}")
-        # an actor that is only unreachable (a network split) must not go on beside its replacement
+        # an actor that is only unreachable (a hung node, a network split) must not go on beside its
+        # replacement: killed through the GCS, it ends when its node answers again or is declared dead
         with suppress(Exception):  # noqa: BLE001 - already gone is fine
             ray.kill(cam.actor, no_restart=True)
         cam.failovers += 1
@@ -269,20 +299,20 @@ class RayCameraSupervisor:
 def run_cameras_on_ray(
     configs: Sequence[CameraConfig], *, address: str | None = None, output_paths: Sequence[str | None] | None = None,
     events_paths: Sequence[str | None] | None = None, max_frames: int | None = None, num_cpus: int | None = None,
-    shutdown: bool = True, plugin_modules: Sequence[str] = (), cpus_per_camera: float = 1.0, max_failovers: int = 5,
+    shutdown: bool = True, plugin_modules: Sequence[str] = (), **supervision: Any,
 ) -> list[dict[str, Any]]:
     """Run every camera as a Ray actor until its source ends; summaries in config order.
 
     `address`: a running cluster (`ray start --head`), else a local instance with `num_cpus`.
     `plugin_modules`: modules each worker imports first so the plug-ins the cameras use are registered.
+    `supervision`: `RayCameraSupervisor`'s options (cpus_per_camera, max_failovers, heartbeat_s, ...).
     """
     try:
         import ray
     except ImportError as exc:
         raise InputError("the ray engine needs the `ray` package (pip install ray)") from exc
     supervisor = RayCameraSupervisor(configs, output_paths=output_paths, events_paths=events_paths,
-                                     plugin_modules=plugin_modules, cpus_per_camera=cpus_per_camera,
-                                     max_failovers=max_failovers)
+                                     plugin_modules=plugin_modules, **supervision)
     started_here = False
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
