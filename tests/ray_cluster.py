@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -135,9 +136,19 @@ def local_ray_cluster(head_cpus: int = 2, node_cpus: int = 2, object_store_mb: i
            # workers import clearsight from wherever this process does (a source checkout or the venv)
            "PYTHONPATH": os.pathsep.join([str(Path(clearsight.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
     env.pop("RAY_ADDRESS", None)
+    # token authentication with a token of its own: the GCS and raylets listen on every interface, and
+    # a token another Ray run left in ~/.ray/auth_token must not decide whether the nodes may talk
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    env |= auth
+    env.pop("RAY_AUTH_TOKEN_PATH", None)
     (gcs_port, client_port), store = _free_ports(2), str(object_store_mb * 1024 * 1024)
     address = f"{HEAD_IP}:{gcs_port}"
     cluster = LocalRayCluster(address, temp_dir)
+    saved = {k: os.environ.get(k) for k in (*auth, "RAY_AUTH_TOKEN_PATH", "RAY_ADDRESS")}
+    for k in saved:  # this process (a driver) and its children (`clearsight run`) use the same token
+        os.environ.pop(k, None)
+    os.environ.update(auth)
+    _reset_token_cache()
     try:
         # Ray replaces 127.0.0.1 (`--node-ip-address`, `--address`) with the machine's outward address;
         # other loopback addresses it keeps, so the head is 127.0.0.2 and the second node 127.0.0.3:
@@ -157,6 +168,21 @@ def local_ray_cluster(head_cpus: int = 2, node_cpus: int = 2, object_store_mb: i
             ray.shutdown()
         for node in reversed(cluster.nodes):
             node.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        _reset_token_cache()
+
+
+def _reset_token_cache() -> None:
+    """Ray reads the auth mode and token once per process (at import); re-read them so the ones set
+    here count (Ray's own test helper for this)."""
+    with suppress(ImportError, AttributeError):
+        from ray._private.authentication_test_utils import reset_auth_token_state
+
+        reset_auth_token_state()
 
 
 def _wait_nodes(cluster: LocalRayCluster, n: int, timeout_s: float) -> None:

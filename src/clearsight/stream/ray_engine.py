@@ -144,6 +144,7 @@ class RayCameraSupervisor:
         self.max_failovers = max_failovers
         self.heartbeat_s, self.heartbeat_timeout_s = heartbeat_s, heartbeat_timeout_s
         self.poll_s = poll_s
+        self._max_frames: int | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
 
@@ -164,38 +165,49 @@ class RayCameraSupervisor:
     # -- the loop ------------------------------------------------------------------------
     def run(self, max_frames: int | None = None) -> list[dict[str, Any]]:
         """Run every camera until it ends; summaries in config order, each with `failovers` and `node_id`."""
-        import ray
-
         Actor = _actor_class()
         self._max_frames = max_frames
         for cam in self.cameras:
             self._start(Actor, cam)
         try:
             while True:
-                self._heartbeat(Actor)
-                calls = {c.run_ref: (c, "run") for c in self.cameras if c.summary is None}
-                calls |= {c.running_ref: (c, "running") for c in self.cameras if c.running_ref is not None}
-                calls |= {c.ping_ref: (c, "ping") for c in self.cameras if c.ping_ref is not None}
-                if not any(what == "run" for _, what in calls.values()):
-                    break
-                ready, _ = ray.wait(list(calls), num_returns=1, timeout=self.poll_s)
-                for ref in ready:
-                    cam, what = calls[ref]
-                    if what == "running":
-                        self._on_running(cam, ref)
-                    elif what == "ping":
-                        if ref is cam.ping_ref:
-                            cam.ping_ref = None  # answered (an error: the run call reports it)
-                    else:
-                        self._on_run_end(Actor, cam, ref)
+                try:
+                    if not self._step(Actor):
+                        break
+                except KeyboardInterrupt:  # the first Ctrl-C stops the cameras (summaries follow), a second one quits
+                    if self._stopping.is_set():
+                        raise
+                    self.stop()
         except BaseException:
-            self.stop()  # an error or Ctrl-C: the other cameras end too
+            self.stop()  # an error: the other cameras end too
             raise
         finally:
             for cam in self.cameras:
                 if cam.router is not None:
                     cam.router.close()
         return [c.summary or {} for c in self.cameras]
+
+    def _step(self, Actor: Any) -> bool:
+        """One turn of the loop: pings, then whatever answered; False once every camera ended."""
+        import ray
+
+        self._heartbeat(Actor)
+        calls = {c.run_ref: (c, "run") for c in self.cameras if c.summary is None}
+        calls |= {c.running_ref: (c, "running") for c in self.cameras if c.running_ref is not None}
+        calls |= {c.ping_ref: (c, "ping") for c in self.cameras if c.ping_ref is not None}
+        if not any(what == "run" for _, what in calls.values()):
+            return False
+        ready, _ = ray.wait(list(calls), num_returns=1, timeout=self.poll_s)
+        for ref in ready:
+            cam, what = calls[ref]
+            if what == "running":
+                self._on_running(cam, ref)
+            elif what == "ping":
+                if ref is cam.ping_ref:
+                    cam.ping_ref = None  # answered (an error: the run call reports it)
+            else:
+                self._on_run_end(Actor, cam, ref)
+        return True
 
     def _heartbeat(self, Actor: Any) -> None:
         """Ping each running camera; one silent for `heartbeat_timeout_s` is lost. Ray reports a killed

@@ -4,6 +4,8 @@ the second node is killed and its camera moves to the head, with `camera.down` t
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -54,6 +56,18 @@ def test_cameras_move_to_the_surviving_node(tmp_path):
         nodes = {n["NodeManagerAddress"]: n["NodeID"] for n in ray.nodes() if n["Alive"]}
         second = nodes.pop(NODE_IP)
         (head,) = nodes.values()
+        # the CLI points at the same cluster: `clearsight run --engine ray --ray-address`, one camera per node
+        files = []
+        for c in cams:
+            files.append(tmp_path / f"{c.name}.yaml")
+            files[-1].write_text(json.dumps(c.model_dump(mode="json") | {"source_options": {"realtime": True}}))
+        cli = subprocess.run([sys.executable, "-m", "clearsight.cli", "run", *map(str, files), "--engine", "ray",
+                              "--ray-address", cluster.address, "--max-frames", "20", "--json"],
+                             capture_output=True, text=True, timeout=180)
+        assert cli.returncode == 0, cli.stderr[-2000:]
+        runs = json.loads(cli.stdout.strip().splitlines()[-1])
+        assert [r["frames"] for r in runs] == [20, 20] and sorted(r["node_id"] for r in runs) == sorted([head, second])
+
         sup = RayCameraSupervisor(cams, events_paths=[str(p) for p in paths], poll_s=0.2)
         out: dict[str, object] = {}
         runner = threading.Thread(target=lambda: out.update(summaries=sup.run()), daemon=True)
