@@ -268,6 +268,8 @@ class RayCameraSupervisor:
                 raise cause from None
             raise RayEngineError(f"camera {cam.config.name!r} failed on Ray: {cause}") from None
         except ray.exceptions.RayActorError as exc:  # its node or process is gone
+            if exc.actor_init_failed:  # its constructor raised: the camera's fault, wherever it runs
+                raise RayEngineError(f"camera {cam.config.name!r} could not start on Ray: {exc}") from None
             self._failover(Actor, cam, exc)
             return
         summary |= {"failovers": cam.failovers, "node_id": cam.node_id}
@@ -277,7 +279,7 @@ class RayCameraSupervisor:
     def _failover(self, Actor: Any, cam: _Camera, exc: Exception) -> None:
         import ray
 
-        lost = cam.node_id
+        lost = cam.node_id or cam.lost_node  # lost again while starting on a new node: still avoid the old one
         if cam.down_at is None:  # lost again before it came up: one camera.down is enough
             cam.down_at, cam.lost_node = time.time(), lost
             self._emit(cam, ev.CAMERA_DOWN, reason="unresponsive" if isinstance(exc, TimeoutError) else "worker lost",
