@@ -15,11 +15,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import clearsight
 
@@ -200,3 +202,18 @@ def _wait_nodes(cluster: LocalRayCluster, n: int, timeout_s: float) -> None:
 
 def _tail(path: Path) -> str:
     return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+
+def run_in_background(supervisor: Any, timeout_s: float = 120.0) -> tuple[threading.Thread, dict[str, Any]]:
+    """Start `supervisor.run()` in a thread and return once every camera runs (or raise after
+    `timeout_s`); the summaries land in the returned dict under "summaries" when it ends."""
+    out: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: out.update(summaries=supervisor.run()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not all(supervisor.placements().values()):
+        if time.monotonic() > deadline or not thread.is_alive():
+            supervisor.stop()
+            raise RuntimeError(f"the cameras did not all start: {supervisor.placements()}")
+        time.sleep(0.1)
+    return thread, out
