@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -88,7 +89,7 @@ class RayNode:
             with suppress(psutil.NoSuchProcess):
                 p.suspend()
 
-    def stop(self, timeout_s: float = 15.0) -> None:
+    def stop(self, timeout_s: float = 5.0) -> None:
         """SIGTERM the group (`ray start --block` stops its raylet and agents), SIGKILL what is left."""
         with suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -170,6 +171,7 @@ def local_ray_cluster(head_cpus: int = 2, node_cpus: int = 2, object_store_mb: i
             ray.shutdown()
         for node in reversed(cluster.nodes):
             node.stop()
+        shutil.rmtree(temp_dir, ignore_errors=True)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
