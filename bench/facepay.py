@@ -253,6 +253,113 @@ def good_quality(args: argparse.Namespace, pipe, root: Path, lfw_rows: list[list
     return rows
 
 
+def nuaa_live_takes() -> dict[str, list[list[str]]]:
+    """NUAA live webcam frames per subject, as takes (session, glasses, position) of frames
+    in capture order: the closest thing in shared/ to a gate camera watching a rider."""
+    root = require_data("liveness", "nuaa_print")
+    takes: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
+    with open(root / "labels.csv") as fh:
+        for r in csv.DictReader(fh):
+            if r["label"] == "live":
+                takes[(r["subject"], r["session"], r["glasses_code"], r["pos_code"])].append(
+                    (int(r["pic_no"]), str(root / r["path"])))
+    out: dict[str, list[list[str]]] = defaultdict(list)
+    for key in sorted(takes):
+        out[key[0]].append([p for _, p in sorted(takes[key])])
+    return dict(out)
+
+
+def webcam_passages(args: argparse.Namespace, pipe, root: Path) -> list[list]:  # noqa: ANN001
+    """Table 1c: passages of webcam bursts, one frame vs the gate's fusion of a burst.
+
+    Each NUAA subject is enrolled from the first frame of its first take, among the LFW
+    riders (one photo each, so N is a gate's); its probes are bursts of consecutive frames
+    from its other takes, in another session where the subject has one. Strangers: the
+    LFW people not enrolled, each "burst" their photos in turn (different days: a harder
+    stranger than a webcam burst, so the wrong-person count errs high). The gate's own
+    `check_frame` (detect, quality, passive liveness) and `decide_template` (1:N, margin)
+    decide, as the REST passage route does; the second row fuses a burst (not shipped)."""
+    from clearsight.apps.facepay import FacePay, GateDecider
+    from clearsight.gallery import Gallery
+
+    takes = nuaa_live_takes()
+    by_id: dict[str, list[str]] = defaultdict(list)
+    for path, ident in lfw_identification_subset():
+        by_id[ident].append(path)
+    lfw = sorted(by_id)
+    lfw_riders, lfw_strangers = lfw[0::2], lfw[1::2]
+    settings = _settings(root, pipe.embedder_name)
+    g = Gallery.open(settings, pipeline=pipe)
+    fp = FacePay.open(settings, gallery=g)
+    base = GateDecider(g, settings.facepay, pipeline=pipe)
+
+    # LFW photos are grey press photos: passive liveness refuses them, which would hide a
+    # wrong identity decision; strangers go through every other check
+    no_liveness = GateDecider(g, settings.facepay.model_copy(update={"require_liveness": False}), pipeline=pipe)
+
+    for p in lfw_riders:
+        fp.enrol_rider(p.replace("_", " "), [sorted(by_id[p])[0]], actor="bench")
+    ident_of, passages = {}, []
+    for subject, subject_takes in takes.items():
+        enrol = subject_takes[0][0]
+        e = fp.enrol_rider(f"NUAA {subject}", [enrol], actor="bench")
+        ident_of[e.rider.identity_id] = subject
+        session = Path(enrol).stem.split("_")[1]
+        later = [t for t in subject_takes[1:] if Path(t[0]).stem.split("_")[1] != session] or subject_takes[1:]
+        for t in later:
+            frames = [x for x in t if x != enrol]
+            for b in range(0, len(frames) - args.burst + 1, args.burst):
+                passages.append((subject, frames[b : b + args.burst]))
+    print(f"[{pipe.embedder_name}] webcam passages: {len(passages)} bursts of {args.burst} from {len(takes)} NUAA "
+          f"subjects among {g.count_identities()} riders; checking frames ...", flush=True)
+    frame_checks = {x: base.check_frame(_rgb(x)) for _, frames in passages for x in frames}
+    stranger_bursts = [[no_liveness.check_frame(_rgb(x)) for x in sorted(by_id[p])[: args.burst]]
+                       for p in lfw_strangers]
+    rows = []
+    for fpir in args.fpirs:
+        decider = GateDecider(g, settings.facepay.model_copy(update={"fpir": fpir}), pipeline=pipe)
+        for mode in ("first frame", f"mean template of {args.burst} (experiment)"):
+            c, w = Counter(), Counter()
+            for subject, frames in passages:
+                chosen = [frame_checks[frames[0]]] if mode == "first frame" else [frame_checks[x] for x in frames]
+                d = _fused_decision(decider, chosen)
+                if d.recognised:
+                    c["success" if ident_of.get(d.identity_id) == subject else "wrong person"] += 1
+                else:
+                    c[d.unsure.value] += 1
+            for burst in stranger_bursts:
+                d = _fused_decision(decider, burst[:1] if mode == "first frame" else burst)
+                w["decided" if d.recognised else "unsure"] += 1
+            rows.append([f"clearsight {pipe.embedder_name} @ FPIR {fpir:g}", mode, g.count_identities(),
+                         len(passages), c["success"], c["wrong person"], c["ambiguous"], c["no_match"],
+                         c["not_live"], c["low_quality"] + c["no_face"] + c["several_faces"],
+                         f"{c['success'] / max(len(passages), 1):.1%}", sum(w.values()), w["decided"]])
+    fp.close()
+    g.close()
+    return rows
+
+
+def _fused_decision(decider, checked: list):  # noqa: ANN001, ANN202
+    """The gate's decision on the mean template of the frames that passed its checks (one
+    frame: exactly `GateDecider.decide`). An experiment: fusion made fewer riders pass."""
+    from clearsight.apps.facepay.records import GateDecision
+    from clearsight.types import Embedding
+
+    passed = [c for c in checked if not isinstance(c, GateDecision)]
+    if not passed:
+        return checked[0]
+    mean = np.stack([t.embedding.vector for t, _ in passed]).mean(axis=0)
+    lives = [live for _, live in passed if live is not None]
+    return decider.decide_template(Embedding(mean / np.linalg.norm(mean), passed[0][0].embedding.model),
+                                   actor="bench", live_score=float(np.median(lives)) if lives else None)
+
+
+def _rgb(path: str) -> np.ndarray:
+    from clearsight.io.image import load_image
+
+    return load_image(path)
+
+
 def good_quality_peer(args: argparse.Namespace) -> list[list]:
     """face_recognition's 0.6 rule on the same riders (its own templates, nearest enrolled photo)."""
     peer = None if args.skip_peer else face_recognition_system()
@@ -506,12 +613,13 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=30.0, help="passages per minute per gate")
     ap.add_argument("--crash-rounds", type=int, default=10)
     ap.add_argument("--crash-passages", type=int, default=150)
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: good,liveness,latency,load,crash")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: good,webcam,liveness,latency,load,crash")
     ap.add_argument("--skip-peer", action="store_true")
     ap.add_argument("--embedders", type=lambda s: [x for x in s.split(",") if x], default=["dlib-resnet-onnx-flip"],
                     help="comma list: the first is used for latency/load; e.g. dlib-resnet-onnx-flip,dlib+faceres")
     ap.add_argument("--gq-distractors", type=int, default=158, help="LFW riders among the good-quality riders")
     ap.add_argument("--gq-rotations", type=int, default=2, help="enrolment rotations of the good-quality riders")
+    ap.add_argument("--burst", type=int, default=5, help="frames a gate fuses per passage (table 1c)")
     ap.add_argument("--seed", type=int, default=17)
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -540,6 +648,15 @@ def main() -> None:
                   f"1b. Good-quality probes: {len(deepface_people())} deepface people (colour photos) enrolled "
                   f"among LFW-gray riders (1 photo each), each photo enrolled in turn ({args.gq_rotations} "
                   "rotations); LFW-gray rows: only probes passing the gate's quality gate")
+        if "webcam" not in skip:
+            wc = []
+            for i, name in enumerate(args.embedders):
+                wc += webcam_passages(args, pipe if i == 0 else FacePipeline(embedder=name), root / f"webcam-{i}")
+            table(["system", "probe", "riders (N)", "passages", "success", "wrong person", "ambiguous", "no match",
+                   "not live", "no usable face", "passage success", "stranger passages", "strangers charged"], wc,
+                  f"1c. Webcam passages (NUAA live frames, 8 subjects, bursts of {args.burst} consecutive frames from "
+                  "a later take) with the whole gate check (quality, passive liveness, 1:N, margin): one frame (the "
+                  "gate) vs the mean template of the burst (an experiment, not shipped)")
         decided = per_fpir.get(args.fpirs[0]) or next((v for v in per_fpir.values() if v), {})
         if "liveness" not in skip:
             liveness_table(args, pipe)

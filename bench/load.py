@@ -283,6 +283,17 @@ def _cell(res: dict) -> object:
     return res["errors"] if not res["errors"] else f"{res['errors']} {res['error_kinds']}"
 
 
+def cell(rows: list, base: str, fn, endpoint: str, conc: int, system: str, duration: float,  # noqa: ANN001
+         peer: bool = False) -> dict:
+    """One (endpoint, clients) cell from an idle service: its row appended, its result returned."""
+    drain(base, peer=peer)
+    res = asyncio.run(run_load(base, fn, conc, duration))
+    rows.append((endpoint, conc, system, res["n"], round(res["rps"], 2), round(res["p50"], 1), round(res["p99"], 1),
+                 _cell(res)))
+    print(f"  {endpoint} c={conc} {system}: {res['rps']:.2f} req/s, errors {res['errors']}", flush=True)
+    return res
+
+
 def main() -> None:
     from clearsight.server.inference import default_workers
 
@@ -352,12 +363,7 @@ def main() -> None:
             measured: dict[tuple[str, int], dict] = {}
             for endpoint, fn in fns.items():
                 for conc in args.concurrency:
-                    drain(base)
-                    res = asyncio.run(run_load(base, fn, conc, args.duration))
-                    measured[(endpoint, conc)] = res
-                    rows.append((endpoint, conc, system, res["n"], round(res["rps"], 2), round(res["p50"], 1),
-                                 round(res["p99"], 1), _cell(res)))
-                    print(f"  {endpoint} c={conc} {system}: {res['rps']:.2f} req/s, errors {res['errors']}", flush=True)
+                    measured[(endpoint, conc)] = cell(rows, base, fn, endpoint, conc, system, args.duration)
                 one = measured.get((endpoint, 1))
                 four = measured.get((endpoint, 4))
                 if one and four and one["rps"]:
@@ -404,11 +410,7 @@ def main() -> None:
                 for endpoint, fn in (("POST /v1/verify", fr_verify), ("POST /v1/search", fr_search)):
                     asyncio.run(run_load(pbase, fn, 1, 0.5))
                     for conc in args.concurrency:
-                        drain(pbase, peer=True)
-                        res = asyncio.run(run_load(pbase, fn, conc, args.duration))
-                        rows.append((endpoint, conc, system, res["n"], round(res["rps"], 2), round(res["p50"], 1),
-                                     round(res["p99"], 1), _cell(res)))
-                        print(f"  {endpoint} c={conc} {system}: {res['rps']:.2f} req/s", flush=True)
+                        cell(rows, pbase, fn, endpoint, conc, system, args.duration, peer=True)
         model_ms = inference_share(probe_a, probe_b)
     finally:
         for p in procs:

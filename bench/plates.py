@@ -113,7 +113,7 @@ class RapidOcrAlone:
     """RapidOCR's stock pipeline (PP-OCRv4, default settings) on the whole image."""
 
     def __init__(self) -> None:
-        from clearsight.vision.plates.ocr import shared_ocr
+        from clearsight.vision.text_lines import shared_ocr
 
         self._ocr = shared_ocr()
         from rapidocr_onnxruntime import RapidOCR

@@ -18,7 +18,8 @@ def run(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="annotated video (MP4); one camera only")] = None,
     events: Annotated[Optional[Path], typer.Option("--events", "-e", help="also append every event to this JSON-lines file")] = None,
     engine: Annotated[str, typer.Option(help="local (threads in this process) | ray (one actor per camera)")] = "local",
-    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: start a local one)")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address, e.g. the head's host:port from `ray start "
+                                                         "--head` (default: start a local one); docs/scaling.md")] = None,
     max_frames: Annotated[Optional[int], typer.Option(help="stop each camera after this many frames")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the run summary as JSON")] = False,
 ) -> None:
@@ -79,8 +80,9 @@ def run(
         return
     for s in summaries:
         ev = ", ".join(f"{k} {v}" for k, v in sorted(s["events"].items())) or "no events"
+        moved = f", moved to another node {s['failovers']}x" if s.get("failovers") else ""
         typer.echo(f"{s['camera']}: {s['frames']} frames in {s['duration_s']:.1f} s ({s['fps']:.1f} fps), "
-                   f"{s['dropped']} dropped, {s['tracks']} tracks; events: {ev}")
+                   f"{s['dropped']} dropped, {s['tracks']} tracks{moved}; events: {ev}")
 
 
 def redact(

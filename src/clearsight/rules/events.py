@@ -45,8 +45,9 @@ ENGINE_EVENTS: dict[str, str] = {
     ZONE_EXIT: "A track left a zone (with the stay's `duration_s`).",
     ZONE_DWELL: "A track stayed in a zone longer than the zone's `dwell_s` (once per stay).",
     LINE_CROSS: "A track crossed a line (with its `direction`).",
-    CAMERA_DOWN: "The source stopped delivering frames (the engine reconnects).",
-    CAMERA_UP: "The source delivers frames again.",
+    CAMERA_DOWN: "The source stopped delivering frames (the engine reconnects), or on Ray the camera's node was lost "
+                 "(it moves to a live node).",
+    CAMERA_UP: "The source delivers frames again, or on Ray a moved camera runs on its new node.",
     ALERT: "A rule fired (rules may match alerts of other rules).",
 }
 

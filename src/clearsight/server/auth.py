@@ -65,6 +65,7 @@ class Permission(str, Enum):
     PHOTOS_READ = "photos:read"  # the photo library's people, their faces and photos (browsing, no search)
     PHOTOS_WRITE = "photos:write"  # name (with a basis), merge, split, move, erase library people (audited)
     PHOTOS_SEARCH = "photos:search"  # photos of named people, by date (audited)
+    PHOTOS_IMPORT = "photos:import"  # import folders under the media roots into the photo library (opens local files)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # imported where first used: the service starts before models
     from ..apps.footage import FootageLibrary
     from ..apps.kyc.store import KycStore
     from ..apps.photos import PhotoLibrary
+    from ..apps.photos.imports import ImportQueue
     from ..apps.plates.store import PlateStore
     from ..face.document import DocumentReader
     from ..face.liveness import PassiveLiveness
@@ -107,6 +108,7 @@ class ServiceState:
         self._plates: PlateStore | None = None
         self._facepay: FacePay | None = None
         self._photos: PhotoLibrary | None = None
+        self._photo_imports: ImportQueue | None = None
         self._kyc: KycStore | None = None
         self._documents: DocumentReader | None = None
         self.plate_inference = threading.Lock()  # one plate read at a time: the readers use every core
@@ -231,9 +233,23 @@ class ServiceState:
         with self._init_lock:
             if self._photos is None:
                 from ..apps.photos import PhotoLibrary
+                from ..face.pipeline import FacePipeline
 
-                self._photos = PhotoLibrary.open(self.settings, pipeline=self.pipeline)
+                # its own models, like footage: an import embeds for minutes in the background and
+                # must neither hold this service's inference lock nor share a detector with requests
+                self._photos = PhotoLibrary.open(self.settings, pipeline=FacePipeline(settings=self.settings.face))
             return self._photos
+
+    @property
+    def photo_imports(self) -> ImportQueue:
+        """Background imports of folders under the media roots (one at a time), made on first use."""
+        with self._init_lock:
+            if self._photo_imports is None:
+                from ..apps.photos.imports import ImportQueue
+
+                self._photo_imports = ImportQueue(lambda: self.photos)
+            return self._photo_imports
+
     # -- KYC and log-in -----------------------------------------------------
     @property
     def kyc(self) -> KycStore:
@@ -346,7 +362,10 @@ class ServiceState:
         if facepay is not None:
             facepay.close()
         with self._init_lock:
+            imports, self._photo_imports = self._photo_imports, None
             photos, self._photos = self._photos, None
+        if imports is not None:
+            imports.close()  # the running import stops after its photo; the next import resumes it
         if photos is not None:
             photos.close()
         with self._init_lock:

@@ -177,3 +177,31 @@ def test_one_worker_and_several_store_the_same_library(photo_folder, tmp_path, p
                              sorted(p.path for p in report.problems), groups)
     assert seen[1] == seen[2]
     assert seen[2][:2] == (11, 1)
+
+
+def test_a_background_import_stopped_by_shutdown_resumes_without_duplicates(photo_folder, settings, pipeline):
+    import time
+
+    from clearsight.apps.photos.imports import ImportQueue
+
+    root, shows = photo_folder
+    lib = PhotoLibrary.open(settings, pipeline=pipeline)
+    queue = ImportQueue(lambda: lib)
+    run = queue.submit(root, actor="test")
+    later = queue.submit(root, actor="test")
+    while run.done < 1:
+        time.sleep(0.005)
+    queue.close()  # as the service does on shutdown: after the photo in hand
+    assert run.state == "stopped" and 1 <= run.done < run.total and later.state == "stopped"
+    kept = lib.stats()["photos"]
+    assert 1 <= kept < len({p for v in shows.values() for p in v})
+    lib.close()
+    lib = PhotoLibrary.open(settings, pipeline=pipeline)
+    queue = ImportQueue(lambda: lib)
+    again = queue.submit(root, actor="test")
+    while again.state in ("queued", "running"):
+        time.sleep(0.05)
+    assert again.state == "done" and again.report["imported"] == len({p for v in shows.values() for p in v}) - kept
+    assert lib.stats()["photos"] == len({p for v in shows.values() for p in v})
+    queue.close()
+    lib.close()

@@ -89,6 +89,8 @@ NEEDS: dict[tuple[str, str], Permission | None] = {
     ("GET", "/v1/photos/faces/{face_id}/image"): P.PHOTOS_READ,
     ("GET", "/v1/photos/search"): P.PHOTOS_SEARCH,
     ("GET", "/v1/photos/{photo_id}/thumbnail"): P.PHOTOS_READ,
+    ("POST", "/v1/photos/imports"): P.PHOTOS_IMPORT,
+    ("GET", "/v1/photos/imports"): P.PHOTOS_IMPORT,
     ("POST", "/v1/kyc/sessions"): P.VERIFY_IDENTITY,
     ("GET", "/v1/kyc/sessions/{name}"): P.VERIFY_IDENTITY,
     ("POST", "/v1/kyc/sessions/{name}/submit"): P.SEARCH,  # and verify_identity: the duplicate search is 1:N

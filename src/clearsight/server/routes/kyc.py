@@ -36,7 +36,7 @@ from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
 from ..inputs import image_body_openapi, parse_image_request
 from ..state import ServiceState
-from .liveness import SessionId, _session_out, consume_liveness
+from .liveness import SessionId, session_out, consume_liveness
 
 router = APIRouter(prefix="/v1", tags=["kyc"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
 
@@ -73,7 +73,7 @@ async def create_kyc_session(body: KycSessionIn | None = Body(None), key: ApiKey
         config = ChallengeConfig(steps=body.steps)
         live = await run_in_threadpool(state.liveness_sessions.create, key.id, lambda: LivenessSession(config, passive))
     sess = await run_in_threadpool(state.kyc.create_session, key.id, key.actor, live.id if live else None)
-    return {**sess.to_dict(), "liveness": _session_out(live) if live else None}
+    return {**sess.to_dict(), "liveness": session_out(live) if live else None}
 
 
 @router.get("/kyc/sessions/{name}", response_model=KycSessionOut)

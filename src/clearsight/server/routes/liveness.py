@@ -113,7 +113,7 @@ class SessionOut(BaseModel):
     frames: int
 
 
-def _session_out(s: Any) -> dict[str, Any]:
+def session_out(s: Any) -> dict[str, Any]:
     import time
 
     sess = s.value
@@ -136,7 +136,7 @@ async def create_session(body: SessionIn | None = Body(None), key: ApiKey = Depe
     config = ChallengeConfig(steps=body.steps if body else 3)
     passive = await run_in_threadpool(lambda: state.passive_liveness)
     session = await run_in_threadpool(state.liveness_sessions.create, key.id, lambda: LivenessSession(config, passive))
-    return _session_out(session)
+    return session_out(session)
 
 
 class FrameParams(BaseModel):
@@ -165,7 +165,7 @@ async def post_frame(request: Request, name: SessionId, key: ApiKey = Depends(re
         rgb = load_image(images["image"])  # a malformed image is refused before the session sees it
         with session.lock:
             out = session.value.feed(rgb, p.nonce)
-        return {**_session_out(session), "frame": out.get("frame")}
+        return {**session_out(session), "frame": out.get("frame")}
 
     return await run_in_threadpool(work)
 
@@ -176,7 +176,7 @@ def get_session(name: SessionId, key: ApiKey = Depends(require(PERMISSION)),
     """The result so far: status, steps done, and the reasons a failed session failed."""
     s = state.liveness_sessions.get(key.id, name)
     with s.lock:
-        return _session_out(s)
+        return session_out(s)
 
 
 @router.delete("/sessions/{name}", status_code=204, response_class=Response)

@@ -3,17 +3,23 @@ basis, merge, split, move, erase, and the audited search "photos of X (and Y)".
 
 Browsing is `photos:read`; changing who is who is `photos:write`; searching by name is
 `photos:search` (audited, named people with a valid `photos` basis only). Importing
-runs models over a folder on this machine: it is the CLI's (`clearsight photos import`).
+(`POST /v1/photos/imports`) opens a folder on this machine, so it takes `photos:import`
+(admins) and a folder under the media roots (`server.remote.media_roots`, as for camera
+sources and footage); it runs in the background, one at a time, and `GET /v1/photos/imports`
+shows its progress. `clearsight photos import` does the same in the foreground.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...errors import InputError
+from ...io.remote import check_local_path
 from ..auth import ApiKey, Permission
 from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
@@ -49,6 +55,25 @@ class PhotoOut(BaseModel):
     width: int
     height: int
     faces: list[dict]
+
+
+class ImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    folder: str = Field(min_length=1, max_length=4096,
+                        description="a folder under the media roots (absolute, or relative to the first root)")
+
+
+class ImportRunOut(BaseModel):
+    id: str
+    folder: str
+    state: Literal["queued", "running", "done", "failed", "stopped"] = Field(
+        description="stopped: the service shut down mid-import; importing the folder again resumes it")
+    done: int = Field(description="files handled so far")
+    total: int | None = Field(description="photo files found (null until the folder is walked)")
+    queued_at: datetime
+    finished_at: datetime | None
+    report: dict | None = Field(description="found, imported, duplicates, faces, new_people, problems (when done)")
+    error: str | None
 
 
 class NameIn(BaseModel):
@@ -162,3 +187,20 @@ def thumbnail(photo_id: RowIdPath, key: ApiKey = Depends(require(Permission.PHOT
               state: ServiceState = Depends(get_state)) -> Response:
     return Response(state.photos.thumbnail(photo_id), media_type="image/jpeg",
                     headers={"Cache-Control": "private, no-store"})
+
+
+@router.post("/imports", response_model=ImportRunOut, status_code=202)
+def start_import(body: ImportIn, key: ApiKey = Depends(require(Permission.PHOTOS_IMPORT)),
+                 state: ServiceState = Depends(get_state)) -> ImportRunOut:
+    """Import a folder in the background (incremental: photos already in the library are skipped)."""
+    folder = check_local_path(body.folder, state.settings.media_roots(state.server.remote), "folder")
+    if not folder.is_dir():
+        raise InputError("folder: not a folder")
+    return ImportRunOut(**state.photo_imports.submit(folder, actor=key.actor).to_dict())
+
+
+@router.get("/imports", response_model=list[ImportRunOut])
+def list_imports(_: ApiKey = Depends(require(Permission.PHOTOS_IMPORT)),
+                 state: ServiceState = Depends(get_state)) -> list[ImportRunOut]:
+    """This service's imports since it started, newest first, with their progress."""
+    return [ImportRunOut(**r) for r in state.photo_imports.runs()]

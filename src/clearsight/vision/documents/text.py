@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..plates.ocr import TextLineReader
+from ..text_lines import TextLineReader
 
 
 @dataclass(frozen=True, slots=True)
