@@ -233,11 +233,11 @@ class ServiceState:
         with self._init_lock:
             if self._photos is None:
                 from ..apps.photos import PhotoLibrary
-                from ..face.pipeline import FacePipeline
 
-                # its own models, like footage: an import embeds for minutes in the background and
-                # must neither hold this service's inference lock nor share a detector with requests
-                self._photos = PhotoLibrary.open(self.settings, pipeline=FacePipeline(settings=self.settings.face))
+                # its own models (the library builds them: one-thread calls for its import workers), like
+                # footage: an import embeds for minutes in the background and must neither hold this
+                # service's inference lock nor share a detector with requests
+                self._photos = PhotoLibrary.open(self.settings)
             return self._photos
 
     @property
