@@ -56,11 +56,19 @@ def _private_file(url: str) -> None:
     path = Path(database)
     if not path.parent.is_dir():
         return  # SQLite reports the missing folder itself
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is an empty database
+    # Never open (and so close) an existing database file here: closing any descriptor of
+    # a file drops every POSIX lock this process holds on it, so another process closing
+    # its connection believes it is the last, checkpoints and deletes the -wal and -shm
+    # files under this process's open connections ("database is locked", "disk I/O
+    # error"; sqlite.org/howtocorrupt.html 2.2). A second engine on the same file (the
+    # service opens several stores on the main database) did exactly that.
     try:
-        path.chmod(0o600)
-    except PermissionError:  # someone else's file: theirs to protect
-        pass
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # an empty file is an empty database
+    except FileExistsError:
+        try:
+            path.chmod(0o600)
+        except PermissionError:  # someone else's file: theirs to protect
+            pass
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
