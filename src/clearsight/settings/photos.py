@@ -22,8 +22,9 @@ class PhotoSettings(BaseModel):
     )
     min_faces: int = Field(
         2, ge=1, le=50,
-        description="Faces (itself included) within `similarity` that make a face a core face (Immich's rule); a "
-        "non-core face waits for the rest of its batch before it joins a neighbour's person or stands alone.",
+        description="Faces (itself included) within `similarity` that make a face a core face in the per-face rule "
+        "(Immich's, `assign_incrementally`, measured in bench/photos.py); the import's window rule "
+        "(`group_every`) does not use it.",
     )
     vote: bool = Field(
         False, description="Join the person with the largest summed similarity among the neighbours (True) or the "

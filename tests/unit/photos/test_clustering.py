@@ -34,8 +34,9 @@ class Library:
 
     def add(self, ids: np.ndarray, vecs: np.ndarray, window: bool = False) -> dict[int, int]:
         self.index.add(ids, vecs)
-        placed = (assign_window if window else assign_incrementally)(self.index, ids, vecs, lambda f: {i: self.person_of[i] for i in f},
-                                      self.rule, self.new_person)
+        rule = assign_window if window else assign_incrementally
+        placed = rule(self.index, ids, vecs, lambda f: {i: self.person_of[i] for i in f},
+                      self.rule, self.new_person)
         self.person_of.update(placed)
         return placed
 
