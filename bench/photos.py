@@ -190,10 +190,12 @@ def clustering(rows: list[dict], ours_x: np.ndarray, peer_x: np.ndarray | None,
     for sim in (0.94, 0.945, 0.95):
         run("Immich incremental (nearest face), FOLDER order", f"cos>={sim}",
             lambda sim=sim: incremental(x, ClusterRule(sim, 2, vote=False), folder))
-    for sim, window in ((0.945, 16), (0.945, 32), (0.94, 32), (0.95, 32)):
+    for sim, window, share in ((0.945, 16, 2 / 3), (0.945, 32, 2 / 3), (0.94, 32, 2 / 3), (0.95, 32, 2 / 3),
+                               (0.945, 32, 0.5), (0.945, 32, 0.75), (0.945, 32, 1.0)):
         for oname, o in (("random", order), ("FOLDER", folder)):
-            run(f"window rule (assign_window), {oname} order", f"cos>={sim} window={window} share=2/3",
-                lambda sim=sim, window=window, o=o: windowed(x, ClusterRule(sim, 2, vote=False), o, window))
+            run(f"window rule (assign_window), {oname} order", f"cos>={sim} window={window} share={share:.2f}",
+                lambda sim=sim, window=window, share=share, o=o: windowed(
+                    x, ClusterRule(sim, 2, vote=False, join_share=share), o, window))
     if peer_x is not None:
         pk = ~np.isnan(peer_x).any(1)
         px = peer_x[pk]
