@@ -7,7 +7,9 @@
    at a sweep of its threshold, next to the peer recipe a user would pick
    (face_recognition embeddings + dlib Chinese whispers at 0.5). Photos where no face
    was found count as singletons. The incremental schemes see the photos in a random
-   order, one at a time, as an import would. Error classes: merges (false pairs inside
+   order, one at a time, and in folder order (the import's: LFW keeps one person a folder);
+   the library's window rule (`assign_window`) sees them a window of photos at a time, as the
+   import groups them. Error classes: merges (false pairs inside
    predicted people) and splits (true people spread over several predicted people).
 2. Import speed: `PhotoLibrary.import_dir` (EXIF, hash, thumbnail, every face detected
    and embedded, clustering, sealed templates, SQL) on N LFW photos, seconds per 1,000.
@@ -37,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import table  # noqa: E402
 from identify import lfw_rows, ours  # noqa: E402
 
-from clearsight.apps.photos.clustering import (ClusterRule, assign_incrementally, chinese_whispers,  # noqa: E402
-                                               dbscan, distance_for, hdbscan)
+from clearsight.apps.photos.clustering import (ClusterRule, assign_incrementally, assign_window,  # noqa: E402
+                                               chinese_whispers, dbscan, distance_for, hdbscan)
 from clearsight.gallery.index.base import create_index  # noqa: E402
 
 
@@ -136,6 +138,19 @@ def incremental(x: np.ndarray, rule: ClusterRule, order: np.ndarray) -> np.ndarr
     return np.array([person_of[i] for i in range(len(x))])
 
 
+def windowed(x: np.ndarray, rule: ClusterRule, order: np.ndarray, window: int) -> np.ndarray:
+    """`window` photos at a time (`assign_window`), as the import groups them (`photos.group_every`)."""
+    index = create_index("flat", x.shape[1], threads=1)
+    person_of: dict[int, int] = {}
+    counter = iter(range(10**9))
+    for start in range(0, len(order), window):
+        ids = np.asarray(order[start : start + window])
+        index.add(ids, x[ids])
+        person_of.update(assign_window(index, ids, x[ids], lambda ids: {j: person_of[j] for j in ids}, rule,
+                                       lambda: next(counter)))
+    return np.array([person_of[i] for i in range(len(x))])
+
+
 # ------------------------------------------------------------------ 1. clustering quality
 def clustering(rows: list[dict], ours_x: np.ndarray, peer_x: np.ndarray | None,
                subset: np.ndarray | None = None) -> None:
@@ -169,6 +184,18 @@ def clustering(rows: list[dict], ours_x: np.ndarray, peer_x: np.ndarray | None,
         for sim, mf in ((0.94, 2), (0.945, 2), (0.95, 2), (0.945, 3)):
             run(name, f"cos>={sim} min_faces={mf}",
                 lambda sim=sim, mf=mf, vote=vote: incremental(x, ClusterRule(sim, mf, vote=vote), order))
+    # arrival order: random (above), and folder order, the import's (LFW: one person a folder,
+    # so a person's photos arrive in a row, like an event's burst in a real library)
+    folder = np.argsort(np.array([r["path"] for r, k in zip(rows, kept) if k]), kind="stable")
+    for sim in (0.94, 0.945, 0.95):
+        run("Immich incremental (nearest face), FOLDER order", f"cos>={sim}",
+            lambda sim=sim: incremental(x, ClusterRule(sim, 2, vote=False), folder))
+    for sim, window, share in ((0.945, 16, 2 / 3), (0.945, 32, 2 / 3), (0.94, 32, 2 / 3), (0.95, 32, 2 / 3),
+                               (0.945, 32, 0.5), (0.945, 32, 0.75), (0.945, 32, 1.0)):
+        for oname, o in (("random", order), ("FOLDER", folder)):
+            run(f"window rule (assign_window), {oname} order", f"cos>={sim} window={window} share={share:.2f}",
+                lambda sim=sim, window=window, share=share, o=o: windowed(
+                    x, ClusterRule(sim, 2, vote=False, join_share=share), o, window))
     if peer_x is not None:
         pk = ~np.isnan(peer_x).any(1)
         px = peer_x[pk]

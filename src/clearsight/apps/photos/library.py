@@ -44,7 +44,7 @@ from ...gallery.errors import ConflictError, ConsentRequiredError, NotFoundError
 from ...gallery.index.base import VectorIndex, create_index, reconcile
 from ...gallery.protection import TemplateKeys
 from ...types import BBox
-from .clustering import ClusterRule, assign_incrementally
+from .clustering import ClusterRule, assign_window
 from .media import face_crop_jpeg, read_photo, thumbnail_jpeg, walk_photos, write_private
 from .records import ImportProblem, ImportReport, LibraryFace, Person, Photo
 
@@ -266,6 +266,21 @@ class PhotoLibrary:
         with self._sessions() as s:  # content hashes already held: a resumed import skips them before any model runs
             known = set(s.scalars(select(PhotoRow.sha256)))
         batch = _Batch(self, index, known)
+        window: list[_Ready] = []
+        window_size = min(self.ps.group_every, self.ps.commit_every)  # a transaction holds whole windows
+
+        def flush() -> None:  # store and group the window's photos, then commit when due
+            nonlocal imported, duplicates, faces, people
+            if not window:
+                return
+            before = imported
+            d, i, f, p = self._store_window(window, batch)
+            duplicates, imported, faces, people = duplicates + d, imported + i, faces + f, people + p
+            window.clear()
+            batch.commit_if_due()
+            if imported // self.ps.persist_every > before // self.ps.persist_every:
+                index.persist()
+
         try:
             for n, (path, ready) in enumerate(self._prepared(files, known), 1):
                 try:
@@ -277,20 +292,17 @@ class PhotoLibrary:
                     problems.append(ImportProblem(str(path), f"cannot read: {exc.strerror or exc}"))
                     photo = None
                 if photo is not None:
-                    added = self._store(photo, batch)
-                    if added == (-1, -1):
-                        duplicates += 1
-                    else:
-                        imported, faces, people = imported + 1, faces + added[0], people + added[1]
-                    batch.commit_if_due()
-                    if added != (-1, -1) and imported % self.ps.persist_every == 0:
-                        index.persist()
+                    window.append(photo)
+                    if len(window) >= window_size:
+                        flush()
                 if progress:
                     try:
                         progress(n, len(files), str(path))
-                    except BaseException:  # a stop request (the service's ImportStopped): keep what is stored
+                    except BaseException:  # a stop request (the service's ImportStopped): keep what is read
+                        flush()
                         batch.commit()
                         raise
+            flush()
             batch.commit()
         except BaseException:
             batch.rollback()
@@ -346,15 +358,62 @@ class PhotoLibrary:
         return _Ready(path, photo.sha256, photo.size, photo.width, photo.height, photo.orientation, photo.taken_at,
                       tuple(templates), crops)
 
-    def _store(self, photo: _Ready, batch: _Batch) -> tuple[int, int]:
-        """(faces, new people) of a newly imported photo; (-1, -1) for a duplicate. Written in
-        the batch's transaction (an error rolls the whole batch back: `_import_files`)."""
+    def _store_window(self, window: list[_Ready], batch: _Batch) -> tuple[int, int, int, int]:
+        """(duplicates, imported, faces, new people) of a window of photos, stored in the
+        batch's transaction (an error rolls the whole batch back: `_import_files`), then
+        their faces grouped together (`assign_window`: a burst of photos of one person is
+        placed as one, so a single false neighbour cannot drag it into someone else)."""
+        s, index = batch.session(), batch.index
+        duplicates = imported = 0
+        stored: list[tuple[list[PhotoFaceRow], tuple[bytes, ...], np.ndarray]] = []
+        placeholders: list[PhotoPersonRow] = []
+        for photo in window:
+            got = self._store(photo, batch)
+            if got is None:
+                duplicates += 1
+                continue
+            imported += 1
+            if got[0]:
+                stored.append((got[0], photo.crops, got[1]))
+                placeholders.append(got[2])
+        if not stored:
+            return duplicates, imported, 0, 0
+        rows = [r for rs, _, _ in stored for r in rs]
+        vecs = np.concatenate([v for _, _, v in stored])
+        new_people: list[str] = []
+
+        def persons(ids: list[int]) -> dict[int, str]:
+            return {int(f): p for f, p in s.execute(
+                select(PhotoFaceRow.id, PhotoFaceRow.person_id).where(PhotoFaceRow.id.in_(ids)))} if ids else {}
+
+        def new_person() -> str:
+            pid = new_id()
+            s.add(PhotoPersonRow(id=pid, name=None, created_at=utcnow()))
+            new_people.append(pid)
+            return pid
+
+        placed = assign_window(index, np.asarray([r.id for r in rows], np.int64), vecs, persons, self.rule, new_person)
+        s.flush()
+        for r in rows:
+            r.person_id = str(placed[r.id])
+        s.flush()
+        for ph in placeholders:
+            s.delete(ph)
+        for rs, crops, _ in stored:
+            for r, crop in zip(rs, crops):
+                write_private(self.face_path(r.id), crop)
+        return duplicates, imported, len(rows), len(new_people)
+
+    def _store(self, photo: _Ready, batch: _Batch
+               ) -> tuple[list[PhotoFaceRow], np.ndarray, PhotoPersonRow | None] | None:
+        """The photo's row and its faces' rows (under a placeholder person until the window is
+        grouped) and their index entries; None for a duplicate."""
         if photo.sha256 in batch.known:
-            return -1, -1
+            return None
         s, index = batch.session(), batch.index
         if s.scalar(select(PhotoRow.id).where(PhotoRow.sha256 == photo.sha256)) is not None:
             batch.known.add(photo.sha256)  # another process imported it meanwhile
-            return -1, -1
+            return None
         templates = photo.templates
         model, prot = self.model_id, self.keys.protector
         kid = prot.active
@@ -366,7 +425,7 @@ class PhotoLibrary:
         s.add(row)
         s.flush()
         if not templates:
-            return 0, 0
+            return [], vecs, None
         placeholder = PhotoPersonRow(id=new_id(), name=None, created_at=utcnow())
         s.add(placeholder)
         s.flush()
@@ -382,27 +441,7 @@ class PhotoLibrary:
         face_ids = [r.id for r in rows]
         index.add(np.asarray(face_ids, np.int64), vecs)
         batch.faces(face_ids)
-        new_people: list[str] = []
-
-        def persons(ids: list[int]) -> dict[int, str]:
-            return {int(f): p for f, p in s.execute(
-                select(PhotoFaceRow.id, PhotoFaceRow.person_id).where(PhotoFaceRow.id.in_(ids)))} if ids else {}
-
-        def new_person() -> str:
-            pid = new_id()
-            s.add(PhotoPersonRow(id=pid, name=None, created_at=utcnow()))
-            new_people.append(pid)
-            return pid
-
-        placed = assign_incrementally(index, np.asarray(face_ids), vecs, persons, self.rule, new_person)
-        s.flush()
-        for r in rows:
-            r.person_id = str(placed[r.id])
-        s.flush()
-        s.delete(placeholder)
-        for r, crop in zip(rows, photo.crops):
-            write_private(self.face_path(r.id), crop)
-        return len(face_ids), len(new_people)
+        return rows, vecs, placeholder
 
     # -- reading -------------------------------------------------------------------
     def people(self) -> list[Person]:
