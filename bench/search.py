@@ -387,6 +387,20 @@ def bench_scale(gen: Generator, n: int, nq: int, rows: list, threads: int, shard
         del g
 
 
+def streamed_gallery(gen: Generator, n: int, nq: int, chunk: int):  # noqa: ANN201 - a generator
+    """A gallery of n one-template identities in chunks, each chunk from its own seed, and the
+    queries (fresh samples of identities of the first chunk: identities are independent draws,
+    so that loses no generality). Yields (chunk index, offset, the chunk's rng, vectors, queries)."""
+    xq = None
+    for ci, s in enumerate(range(0, n, chunk)):
+        rng = np.random.default_rng([n, ci])
+        c = gen.centres(min(chunk, n - s), rng)
+        v = gen.samples(c, rng)
+        if xq is None:
+            xq = gen.samples(c[rng.integers(0, len(c), nq)], np.random.default_rng([n, 10**9]))
+        yield ci, s, rng, v, xq
+
+
 def coverage_at_scale(gen: Generator, n: int, nq: int, nlist: int, coverage_rows: list,
                       per_list: int = 20, niter: int = 4) -> None:
     """IVF list coverage at a size too large to hold in RAM (100M x 128 floats = 51 GB).
@@ -404,14 +418,8 @@ def coverage_at_scale(gen: Generator, n: int, nq: int, nlist: int, coverage_rows
     best_v = np.zeros((nq, gen.d), np.float32)
     train = []
     per_chunk = max(1, per_list * nlist // max(1, n // chunk))
-    xq = None
     faiss.omp_set_num_threads(2)
-    for ci, s in enumerate(range(0, n, chunk)):
-        rng = np.random.default_rng([n, ci])
-        c = gen.centres(min(chunk, n - s), rng)
-        v = gen.samples(c, rng)
-        if xq is None:
-            xq = gen.samples(c[rng.integers(0, len(c), nq)], np.random.default_rng([n, 10**9]))
+    for ci, s, rng, v, xq in streamed_gallery(gen, n, nq, chunk):
         D, I = faiss.knn(xq, v, 1, metric=faiss.METRIC_INNER_PRODUCT)
         better = D[:, 0] > best_s
         best_s[better] = D[better, 0]
@@ -477,19 +485,14 @@ def early_stop_at_scale(gen: Generator, n: int, nq: int, nlist: int, rows: list,
     if assign is not flat:
         assign.hnsw.efSearch = 64
         assign.add(km.centroids)
-    xq = None
     in_first = None
     top_s = np.full((nq, STOP_RANK), -np.inf, np.float32)  # best scores inside the first lists, descending
     top_id = np.full((nq, STOP_RANK), -1, np.int64)
     best_s = np.full(nq, -np.inf, np.float32)  # the exact neighbour over everything
     best_id = np.full(nq, -1, np.int64)
     assigned = 0
-    for ci, s in enumerate(range(0, n, chunk)):
-        crng = np.random.default_rng([n, ci])
-        c = gen.centres(min(chunk, n - s), crng)
-        v = gen.samples(c, crng)
-        if xq is None:
-            xq = gen.samples(c[crng.integers(0, len(c), nq)], np.random.default_rng([n, 10**9]))
+    for ci, s, _, v, xq in streamed_gallery(gen, n, nq, chunk):
+        if in_first is None:
             _, lists = flat.search(xq, first)
             in_first = np.zeros((nq, nlist), bool)
             np.put_along_axis(in_first, lists, True, axis=1)
