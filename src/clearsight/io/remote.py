@@ -81,11 +81,14 @@ def check_url(url: str, rules: Sequence[AllowRule], what: str) -> None:
 def check_local_path(path: str | Path, roots: Sequence[Path], what: str) -> Path:
     """The resolved path when it lies under one of `roots`; the same refusal whether or
     not it exists, so the API cannot be used to probe the filesystem."""
-    p = Path(path).expanduser()
-    resolved = (p if p.is_absolute() else (roots[0] / p if roots else p)).resolve()
-    for root in roots:
-        if resolved == root or root in resolved.parents:
-            if resolved.exists():
-                return resolved
-            break
+    try:
+        p = Path(path).expanduser()
+        resolved = (p if p.is_absolute() else (roots[0] / p if roots else p)).resolve()
+        for root in roots:
+            if resolved == root or root in resolved.parents:
+                if resolved.exists():
+                    return resolved
+                break
+    except (OSError, ValueError, RuntimeError):  # a name too long, a NUL byte, an unknown ~user: none exists
+        pass
     raise RemoteNotAllowedError(f"{what}: local sources must be files or folders under the media roots")

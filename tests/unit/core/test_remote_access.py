@@ -49,7 +49,8 @@ def test_local_paths_only_under_media_roots_and_the_refusal_reveals_nothing(tmp_
     assert check_local_path(clip, [root.resolve()], "source") == clip.resolve()
     assert check_local_path("clips/a.mp4", [root.resolve()], "source") == clip.resolve()
     messages = set()
-    for p in (tmp_path / "secret.txt", "/etc/passwd", "/no/such/file", root / "clips" / "missing.mp4", "../../etc/passwd"):
+    for p in (tmp_path / "secret.txt", "/etc/passwd", "/no/such/file", root / "clips" / "missing.mp4", "../../etc/passwd",
+              "0" * 4096, "clips/" + "a" * 300, "clips/a\x00.mp4", "~no_such_user_here/clip.mp4"):
         with pytest.raises(RemoteNotAllowedError) as err:
             check_local_path(p, [root.resolve()], "source")
         messages.add(str(err.value))
