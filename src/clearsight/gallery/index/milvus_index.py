@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from ..errors import GalleryIndexError
 from .base import as_ids, as_vectors
 
 log = logging.getLogger(__name__)
+LITE_NAME_TRIES = 4  # names tried on milvus-lite (MilvusIndex._ensure)
 
 
 class MilvusIndex:
@@ -41,8 +43,40 @@ class MilvusIndex:
         self._ensure()
 
     def _ensure(self) -> None:
-        if self._client.has_collection(self.collection):
+        """Open the collection, creating it on first use.
+
+        milvus-lite 2.4 fails to index some new collections by name, deterministically and
+        with no pattern we could find ('t0db3a88f1d', 't_cfhdmjookgge'; 'figure' works
+        here but failed upstream, milvus-io/milvus-lite#250): "internal error", leaving a
+        collection without its index behind. On milvus-lite the index therefore drops such
+        a leftover and takes the next of a fixed list of names (`<name>`, `<name>_1`, ...),
+        the same list on every open, so the same collection is found again. A server has
+        no such fault: its name is used as given, and its error is reported."""
+        lite = "://" not in self.uri
+        names = [self.collection] + ([f"{self.collection}_{i}" for i in range(1, LITE_NAME_TRIES)] if lite else [])
+        for name in names:
+            if self._client.has_collection(name) and (not lite or self._client.list_indexes(name)):
+                self.collection = name
+                return
+        last: Exception | None = None
+        for name in names:
+            try:
+                if lite and self._client.has_collection(name):  # a leftover without its index
+                    self._client.drop_collection(name)
+                self._create(name)
+            except Exception as exc:  # noqa: BLE001 - pymilvus raises MilvusException with a server-side reason
+                last = exc
+                if lite:
+                    with suppress(Exception):  # noqa: BLE001 - best effort: the next open drops it too
+                        self._client.drop_collection(name)
+                continue
+            if name != self.collection:
+                log.warning("milvus-lite could not create collection %r; using %r", self.collection, name)
+            self.collection = name
             return
+        raise GalleryIndexError(f"Milvus at {self.uri} could not create collection {self.collection!r}: {last}") from None
+
+    def _create(self, name: str) -> None:
         from pymilvus import DataType
 
         schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -50,16 +84,8 @@ class MilvusIndex:
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
         params = self._client.prepare_index_params()
         params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
-        try:
-            self._client.create_collection(self.collection, schema=schema, index_params=params,
-                                           consistency_level="Strong")
-            self._client.load_collection(self.collection)
-        except Exception as exc:  # pymilvus raises MilvusException with a server-side reason
-            # milvus-lite 2.4 refuses some names mixing digits and letters with "internal error"
-            # (seen: 't0db3a88f1d'); say which collection, so the user can rename it
-            raise GalleryIndexError(f"Milvus at {self.uri} could not create collection {self.collection!r}: {exc}; "
-                                    "with milvus-lite, a name of letters and underscores avoids a known "
-                                    "name-parsing fault") from None
+        self._client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
+        self._client.load_collection(name)
 
     def add(self, ids, vectors) -> None:  # noqa: ANN001
         ids, vectors = as_ids(ids), as_vectors(vectors, self.dim)
