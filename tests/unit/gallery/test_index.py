@@ -272,6 +272,18 @@ def test_ivf_early_stop_answers_clear_queries_from_the_first_lists(tmp_path):
     assert np.mean(i_far[:, 0] == exact) >= 0.9  # the rest probed all lists: still the exact neighbour
 
 
+def test_the_auto_stop_gap_is_the_measured_one_at_each_size_and_log_interpolated_between():
+    from clearsight.gallery.index.faiss_index import AUTO_STOP_GAPS, FaissIndex
+
+    idx = FaissIndex(D)
+    for n, gap in AUTO_STOP_GAPS:
+        assert idx.gap_for(n) == pytest.approx(gap)
+    assert idx.gap_for(1000) == pytest.approx(0.012) and idx.gap_for(10**9) == pytest.approx(0.006)  # held outside
+    assert idx.gap_for(int(10**7.5)) == pytest.approx(0.007)  # halfway in log size
+    sizes = np.logspace(5, 9, 40).astype(int)
+    assert np.all(np.diff([idx.gap_for(int(n)) for n in sizes]) <= 0)  # larger galleries, smaller margins
+
+
 def test_shards_sharing_one_quantiser_call_return_what_index_shards_return(tmp_path, data):
     """Large IVF galleries rank the lists once for all shards and re-score each shard's
     shortlist from its SQ8 codes: the same hits and scores as FAISS's own IndexShards."""
