@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -25,19 +23,6 @@ from ..vision.face_embedding import FaceEmbedder, create_embedder, embed_faces
 from ..vision.landmarks import FaceMesh
 from ..vision.quality import assess_quality
 from .verification import verify_embeddings, verify_gated
-
-
-def _create(factory: Callable[..., Any], name: str, threads: int | None, **options: object) -> Any:
-    """`factory(name, threads=..., **options)` when the backend takes a thread count, else
-    without it (MediaPipe, dlib: their threading is their own)."""
-    if threads is None:
-        return factory(name, **options)
-    try:
-        return factory(name, threads=threads, **options)
-    except TypeError as exc:
-        if "threads" not in str(exc):
-            raise
-        return factory(name, **options)
 
 
 @dataclass(frozen=True)
@@ -78,8 +63,8 @@ class FacePipeline:
     def detector(self) -> FaceDetector:
         with self._lock:
             if self._detector is None:
-                self._detector = _create(create_detector, self.detector_name, self.threads,
-                                         min_score=self.settings.min_detection_score)
+                self._detector = create_detector(self.detector_name, threads=self.threads,
+                                                 min_score=self.settings.min_detection_score)
             return self._detector
 
     @property
@@ -88,15 +73,15 @@ class FacePipeline:
             return None
         with self._lock:
             if self._fallback is None:
-                self._fallback = _create(create_detector, self.fallback_name, self.threads,
-                                         min_score=self.settings.min_detection_score)
+                self._fallback = create_detector(self.fallback_name, threads=self.threads,
+                                                 min_score=self.settings.min_detection_score)
             return self._fallback
 
     @property
     def embedder(self) -> FaceEmbedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = _create(create_embedder, self.embedder_name, self.threads)
+                self._embedder = create_embedder(self.embedder_name, threads=self.threads)
             return self._embedder
 
     @property

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import UnknownBackendError
 from ..models import runtime
 from ..types import BBox, Face, Landmarks
+from . import threads_option
 
 
 class FaceDetector(Protocol):
@@ -47,12 +48,12 @@ def available_detectors() -> list[str]:
     return sorted(_DETECTORS)
 
 
-def create_detector(name: str, **options: object) -> FaceDetector:
+def create_detector(name: str, *, threads: int | None = None, **options: object) -> FaceDetector:
     try:
         factory = _DETECTORS[name]
     except KeyError:
         raise UnknownBackendError(f"unknown face detector {name!r}; choose from {', '.join(available_detectors())}") from None
-    return factory(**options)
+    return factory(**options, **threads_option(factory, threads))  # threads: for backends that take it
 
 
 def _sorted(faces: list[Face]) -> list[Face]:

@@ -18,6 +18,7 @@ from ..models import runtime
 from ..types import Embedding, Face
 from .alignment import DLIB_RESNET_150, align
 from .landmarks import dlib_box_from_face, dlib_shape5
+from . import threads_option
 
 
 class FaceEmbedder(Protocol):
@@ -49,12 +50,12 @@ def available_embedders() -> list[str]:
     return sorted(_EMBEDDERS)
 
 
-def create_embedder(name: str, **options: object) -> FaceEmbedder:
+def create_embedder(name: str, *, threads: int | None = None, **options: object) -> FaceEmbedder:
     try:
         factory = _EMBEDDERS[name]
     except KeyError:
         raise UnknownBackendError(f"unknown face embedder {name!r}; choose from {', '.join(available_embedders())}") from None
-    return factory(**options)
+    return factory(**options, **threads_option(factory, threads))  # threads: for backends that take it
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
