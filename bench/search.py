@@ -29,6 +29,7 @@ a server a cluster deployment would use.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -449,6 +450,35 @@ def coverage_at_scale(gen: Generator, n: int, nq: int, nlist: int, coverage_rows
     print(f"# coverage at {n:,}: {coverage_rows[-1]}", flush=True)
 
 
+def train_quantizer(gen: Generator, n: int, nlist: int, per_list: int = 20,
+                    niter: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(centroids, the training sample) of a gallery of n: spherical k-means, as FAISS trains an
+    inner-product IVF quantiser, on an independent sample (identities are i.i.d. draws, so it is
+    statistically the gallery's own). The same seed for the early-stop measurement and the
+    streamed build, so both see the very same lists."""
+    rng = np.random.default_rng([n, 7, 7])
+    xt = gen.samples(gen.centres(per_list * nlist, rng), rng)
+    km = faiss.Kmeans(gen.d, nlist, niter=niter, seed=1, spherical=True, max_points_per_centroid=per_list + 1)
+    if nlist > 8192:  # assignment through an HNSW over the centroids: 65k x 1.3M flat would take ~30 min
+        km.index = faiss.IndexHNSWFlat(gen.d, 32, faiss.METRIC_INNER_PRODUCT)
+        km.index.hnsw.efSearch = 64
+    km.train(xt)
+    return km.centroids, xt
+
+
+def centroid_indexes(centroids: np.ndarray) -> tuple[faiss.Index, faiss.Index]:
+    """(flat index over the centroids, the one bulk assignment uses: an HNSW over them from 8k lists)."""
+    d = centroids.shape[1]
+    flat = faiss.IndexFlatIP(d)
+    flat.add(centroids)
+    if len(centroids) <= 8192:
+        return flat, flat
+    assign = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
+    assign.hnsw.efSearch = 64
+    assign.add(centroids)
+    return flat, assign
+
+
 def early_stop_at_scale(gen: Generator, n: int, nq: int, nlist: int, rows: list, gaps: tuple[float, ...],
                         per_list: int = 20, niter: int = 4) -> None:
     """The share of queries the staged search answers from its first lists, on a gallery
@@ -470,21 +500,9 @@ def early_stop_at_scale(gen: Generator, n: int, nq: int, nlist: int, rows: list,
     faiss.omp_set_num_threads(2)
     stager = FaissIndex(gen.d)
     first = stager.first_probes(nlist)
-    rng = np.random.default_rng([n, 7, 7])
-    xt = gen.samples(gen.centres(per_list * nlist, rng), rng)
-    km = faiss.Kmeans(gen.d, nlist, niter=niter, seed=1, spherical=True, max_points_per_centroid=per_list + 1)
-    if nlist > 8192:
-        km.index = faiss.IndexHNSWFlat(gen.d, 32, faiss.METRIC_INNER_PRODUCT)
-        km.index.hnsw.efSearch = 64
-    km.train(xt)
-    del xt
+    centroids, _ = train_quantizer(gen, n, nlist, per_list, niter)
     print(f"# early stop at {n:,}: k-means {nlist} lists in {time.time() - t0:.0f}s", flush=True)
-    flat = faiss.IndexFlatIP(gen.d)
-    flat.add(km.centroids)
-    assign = faiss.IndexHNSWFlat(gen.d, 32, faiss.METRIC_INNER_PRODUCT) if nlist > 8192 else flat
-    if assign is not flat:
-        assign.hnsw.efSearch = 64
-        assign.add(km.centroids)
+    flat, assign = centroid_indexes(centroids)
     in_first = None
     top_s = np.full((nq, STOP_RANK), -np.inf, np.float32)  # best scores inside the first lists, descending
     top_id = np.full((nq, STOP_RANK), -1, np.int64)
@@ -528,6 +546,155 @@ def early_stop_at_scale(gen: Generator, n: int, nq: int, nlist: int, rows: list,
                      float(right[early].mean()) if early.any() else float("nan"),
                      float(right.mean()), f"{time.time() - t0:.0f}"))
     print(f"# early stop at {n:,}: {rows[-1]}", flush=True)
+
+
+class MappedSQ8:
+    """The SQ8 re-scoring layer of the index, its codes memory-mapped from disk: what
+    `FaissIndex._scan` asks of an `IndexRefine`'s SQ8 index (`reconstruct_batch`), so the
+    index's own staged search runs unchanged over a 100M gallery whose SQ8 codes
+    (12.8 GB) would not fit in RAM beside the IVF-PQ lists as one growing FAISS index."""
+
+    def __init__(self, sq: faiss.ScalarQuantizer, codes: np.ndarray) -> None:
+        self.sq, self.codes = sq, codes
+
+    def reconstruct_batch(self, ids: np.ndarray) -> np.ndarray:
+        order = np.argsort(ids)  # ascending offsets: fewer page walks
+        out = np.empty((len(ids), self.sq.d), np.float32)
+        out[order] = self.sq.decode(np.ascontiguousarray(self.codes[ids[order]]))
+        return out
+
+
+class SameIds:
+    """The id map of a shard whose lists already hold the gallery's ids (saves 8 B a vector)."""
+
+    def __getitem__(self, inner: np.ndarray) -> np.ndarray:
+        return inner
+
+
+def built_at_scale(gen: Generator, n: int, nq: int, rows: list, workdir: Path, shards: int = 2,
+                   per_list: int = 20, niter: int = 4) -> None:
+    """Build the 100M index for real, streamed, and time the index's own search on it.
+
+    The gallery of `early_stop_at_scale` (same chunks, queries and quantiser) goes into
+    `shards` IVF-PQ128x4fs indexes, chunk by chunk (the first half of the gallery into shard
+    0, as `FaissIndex._encode` splits), while its SQ8 re-rank codes are appended to a file
+    and each query keeps its exact top 10 over everything (the ground truth). The shards are
+    written to disk and read back (a growing FAISS list over-allocates up to 2x), then handed
+    to a `FaissIndex` with the SQ8 layer memory-mapped (`MappedSQ8`): `FaissIndex.search`,
+    its staged probing, early stop and shared quantiser run as in the gallery. RAM: the
+    lists (72 B a vector) plus the page-cached SQ8 file (128 B a vector)."""
+    from clearsight.gallery.index.faiss_index import FaissIndex, auto_factory
+
+    chunk = 1_000_000
+    nlist = int(auto_factory(n).split(",")[0][3:])
+    workdir.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    faiss.omp_set_num_threads(2)
+    centroids, xt = train_quantizer(gen, n, nlist, per_list, niter)
+    t_km = time.time() - t0
+    flat, assign = centroid_indexes(centroids)
+    template = faiss.index_factory(gen.d, f"IVF{nlist},PQ{math.gcd(gen.d, 128)}x4fs", faiss.METRIC_INNER_PRODUCT)
+    ivf0 = faiss.extract_index_ivf(template)
+    ivf0.quantizer.add(centroids)  # trained: IVF.train keeps it and trains the PQ on residuals
+    template.train(xt[: 65536 * 4])
+    sq = faiss.ScalarQuantizer(gen.d, faiss.ScalarQuantizer.QT_8bit)
+    sq.train(xt)
+    del xt
+    print(f"# built at {n:,}: k-means {nlist} lists {t_km:.0f}s, PQ and SQ8 trained {time.time() - t0:.0f}s",
+          flush=True)
+    parts = []
+    for _ in range(shards):
+        part = faiss.clone_index(template)
+        ivf = faiss.extract_index_ivf(part)
+        ivf.own_fields = False  # its quantiser is swapped for shared ones below: none may free them
+        ivf.quantizer = assign  # bulk assignment through the HNSW
+        parts.append(part)
+    codes_path, exact_path = workdir / "sq8.codes", workdir / "float16.vectors"
+    top_s = np.full((nq, 10), -np.inf, np.float32)
+    top_i = np.full((nq, 10), -1, np.int64)
+    per_shard = -(-n // shards)
+    with open(codes_path, "wb") as codes_out, open(exact_path, "wb") as exact_out:
+        for ci, s0, _, v, xq in streamed_gallery(gen, n, nq, chunk):
+            ids = np.arange(s0, s0 + len(v), dtype=np.int64)
+            parts[min(s0 // per_shard, shards - 1)].add_with_ids(v, ids)
+            codes_out.write(sq.compute_codes(v).tobytes())
+            exact_out.write(v.astype(np.float16).tobytes())
+            D, I = faiss.knn(xq, v, 10, metric=faiss.METRIC_INNER_PRODUCT)
+            both_s, both_i = np.concatenate([top_s, D], 1), np.concatenate([top_i, I + s0], 1)
+            best = np.argsort(-both_s, axis=1, kind="stable")[:, :10]
+            top_s, top_i = np.take_along_axis(both_s, best, 1), np.take_along_axis(both_i, best, 1)
+            if ci % 10 == 9:
+                print(f"#   built {s0 + len(v):,} in {time.time() - t0:.0f}s", flush=True)
+    build_s = time.time() - t0
+    files = []
+    for j, part in enumerate(parts):
+        faiss.extract_index_ivf(part).quantizer = flat
+        files.append(workdir / f"shard{j}.faiss")
+        faiss.write_index(part, str(files[-1]))
+    del parts, template
+    parts = [faiss.read_index(str(f)) for f in files]
+    index_gb = sum(f.stat().st_size for f in files) / 1e9
+    store_gb = codes_path.stat().st_size / 1e9
+    exact_gb = exact_path.stat().st_size / 1e9
+    print(f"# built at {n:,} in {build_s:.0f}s: lists {index_gb:.1f} GB, SQ8 store {store_gb:.1f} GB, "
+          f"float16 store {exact_gb:.1f} GB", flush=True)
+    with open(codes_path, "rb") as fh:  # warm the page cache, as a running service would be
+        while fh.read(1 << 26):
+            pass
+    codes = np.memmap(codes_path, dtype=np.uint8, mode="r", shape=(n, sq.code_size))
+    store = MappedSQ8(sq, codes)
+    exact = np.memmap(exact_path, dtype=np.float16, mode="r", shape=(n, gen.d))
+
+    def rerank16(q: np.ndarray, cand: np.ndarray) -> np.ndarray:
+        """The gallery's exact re-rank of the index's shortlist, here from the float16 store on
+        disk (the gallery reads its own template store): ids best first."""
+        out = np.empty_like(cand)
+        for j in range(len(cand)):
+            c = np.sort(cand[j][cand[j] >= 0])
+            sc = exact[c].astype(np.float32) @ q[j]
+            order = np.argsort(-sc, kind="stable")
+            out[j, : len(c)], out[j, len(c):] = c[order], -1
+        return out
+    idx = FaissIndex(gen.d, kind="compressed", shards=shards)
+    idx._parts, idx._compressed, idx._trained_n = parts, True, n  # noqa: SLF001 - the bench hands it built shards
+    idx._trained_factory = f"IVF{nlist},PQ{math.gcd(gen.d, 128)}x4fs + SQ8 store (mmap)"  # noqa: SLF001
+    idx._changed()  # noqa: SLF001
+    for part in parts:
+        idx._tune(part)  # noqa: SLF001
+    idx._layers = [(faiss.downcast_index(p), store, SameIds()) for p in parts]  # noqa: SLF001
+    desc = idx.describe()
+    nlist, nprobe = desc["nlist"], desc["nprobe"]
+    rerank = 32  # the gallery asks the index for max(4*top_k, 32)
+    gap = idx.gap_for(n)
+    for probes, g in ((nprobe, gap), (nprobe, 0.0), (nprobe, 0.008)):
+        idx.tune(nprobe=probes, stop_gap=g)
+        before = idx.describe().get("stopped_at", {})
+        faiss.omp_set_num_threads(1)
+        _, I = idx.search(xq, rerank)
+        after = idx.describe().get("stopped_at", {})
+        stages = idx.probe_stages(nlist, probes)
+        early = (after.get(stages[0], 0) - before.get(stages[0], 0)) / nq if len(stages) > 1 else 0.0
+        r1 = float(np.mean(I[:, 0] == top_i[:, 0]))
+        # the gallery re-ranks the index's 32 exactly from its store: its top hit is then the
+        # exact neighbour whenever that is among the 32
+        r1_exact = float(np.mean(rerank16(xq, I)[:, 0] == top_i[:, 0]))
+        r10 = float(np.mean([len(set(I[j, :10]) & set(top_i[j, :10])) / 10 for j in range(nq)]))
+        p50, p99 = time_single(lambda q: idx.search(q, rerank), xq, 200)
+        p50_rr, _ = time_single(lambda q: rerank16(q, idx.search(q, rerank)[1]), xq[200:], 200)
+        rss = _rss_gb()
+        how = f"lists {'/'.join(map(str, stages))}, stop gap {g:g}" if g > 0 else f"nprobe {probes}, early stop off"
+        rows.append((f"{n / 1e6:g}M", how, shards, early, r1, r1_exact, r10, p50, p99, p50_rr,
+                     f"{build_s / 3600:.2f}", f"{index_gb:.1f}", f"{store_gb:.1f} + {exact_gb:.1f}", f"{rss:.1f}",
+                     "measured"))
+        print(f"# built at {n:,}: {rows[-1]}", flush=True)
+
+
+def _rss_gb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 2**20
+    return float("nan")
 
 
 def extrapolate(model: list, coverage_rows: list, nprobe_100m: int | None) -> None:
@@ -624,6 +791,10 @@ def main() -> None:
     ap.add_argument("--early-stop-sizes", default="",
                     help="galleries streamed to measure the share of queries answered from the first lists "
                          "(e.g. 10000000,100000000: ~1 h on 2 cores)")
+    ap.add_argument("--built-sizes", default="",
+                    help="galleries built for real, streamed, and searched (100000000: ~1.5 h on 2 cores, "
+                         "~8 GB of lists in RAM, ~20 GB of disk)")
+    ap.add_argument("--built-dir", default="/tmp/clearsight-built", help="where --built-sizes keeps shards and store")
     ap.add_argument("--nprobe-100m", type=int, default=None,
                     help="lists to probe at 100M for the model (default: measured coverage, else 8*sqrt(nlist))")
     ap.add_argument("--keep-index", metavar="DIR", default=None,
@@ -667,6 +838,15 @@ def main() -> None:
         table(("gallery", "nlist", "first lists", "stop gap", "share answered early", "early answers right",
                "first lists hold the neighbour", "seconds"), stop_rows,
               "Early stop measured on galleries streamed in 1M chunks (exact scores, the index's quantiser and rules)")
+    built_rows: list = []
+    for n in (int(s) for s in args.built_sizes.split(",") if s):
+        built_at_scale(gen, n, args.queries, built_rows, Path(args.built_dir) / f"n{n}", args.shards)
+        table(("gallery", "search", "shards", "share answered early", "recall@1 (SQ8 scores)",
+               "recall@1 after the exact re-rank of the 32", "recall@10", "p50 ms", "p99 ms",
+               "p50 ms + re-rank of 32 from the float16 store", "build h", "lists GB on disk",
+               "SQ8 + float16 stores GB on disk", "process RSS GiB", "status"), built_rows,
+              "Built and measured: streamed IVF-PQ128x4fs shards + SQ8 re-rank store (memory-mapped, page-cached), "
+              "searched by FaissIndex.search, 1 thread per shard, recall against the exact top 10 over the whole gallery")
     extrapolate(model, coverage_rows, args.nprobe_100m)
 
 
