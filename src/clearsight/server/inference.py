@@ -14,8 +14,13 @@ every request. N API processes would need all of that in the database plus a
 session router and an event fan-out, to win only the request parsing, which is a
 few percent of a request.
 
-A worker receives decoded pixels and returns plain frozen dataclasses (faces,
-templates, quality reports); it never touches the gallery, the audit log or a key.
+A worker returns plain frozen dataclasses (faces, templates, quality reports); it
+never touches the gallery, the audit log or a key. The hot routes (verify, search)
+send it a *task* (`TASKS`) with the uploaded bytes, not pixels: one round trip per
+request, whatever the number of photos (a verify's two photos used to queue twice
+under load, and the second wait set the tail), and the decoding, the pickling of
+megapixel arrays and the face crops leave the API process, which shares the cores
+with the workers. The other routes send decoded pixels to `RemotePipeline`.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..face.pipeline import FacePipeline, FaceTemplate
-    from ..settings import FaceSettings
+    from ..io import ImageInput
+    from ..settings import FaceSettings, ImageLimits
     from ..types import Face, QualityReport
 
 log = logging.getLogger("clearsight.server")
@@ -90,6 +96,46 @@ def _pid() -> int:
     return os.getpid()
 
 
+# -- tasks: one request's inference in one call, the same in a worker and in process ----------
+def verify_templates(pipe: FacePipeline, images: dict[str, ImageInput], limits: ImageLimits) -> dict[str, FaceTemplate]:
+    """The largest face of each named photo (a verify's one or two)."""
+    from ..errors import NoFaceError
+    from ..io import load_image
+
+    out = {}
+    for name, image in images.items():
+        try:
+            out[name] = pipe.primary_template(load_image(image, limits=limits))
+        except NoFaceError:
+            raise NoFaceError(f"{name}: no face found in the image") from None
+    return out
+
+
+def search_probe(pipe: FacePipeline, images: dict[str, ImageInput], limits: ImageLimits, *, all_faces: bool,
+                 max_faces: int) -> list[tuple[FaceTemplate, str]]:
+    """A search's probe faces (the largest, or up to `max_faces`), each with its template and
+    the inline crop the response shows; empty when the photo has no face."""
+    from ..io import load_image
+    from .schemas import face_crop
+
+    rgb = load_image(images["image"], limits=limits)
+    faces = pipe.detect(rgb)
+    if not faces:
+        return []
+    if not all_faces:
+        faces = [max(faces, key=lambda f: f.box.area)]
+    return [(t, face_crop(rgb, t.face)) for t in pipe.templates(rgb, faces[:max_faces])]
+
+
+TASKS = frozenset({verify_templates, search_probe})
+
+
+def _run_task(task: Callable[..., Any], images: dict, args: tuple, kwargs: dict) -> Any:
+    if _worker_pipeline is None:  # pragma: no cover - the initializer always runs first
+        raise ModelError("inference worker not initialised")
+    return task(_worker_pipeline, images, *args, **kwargs)
+
+
 class InferenceWorkersDown(ModelError):
     code = "inference_unavailable"
     http_status = 503
@@ -123,8 +169,17 @@ class InferencePool:
     def submit(self, method: str, *args: Any, **kwargs: Any) -> Any:
         if method not in self.METHODS:
             raise AttributeError(method)
+        return self._result(_call, method, args, kwargs)
+
+    def run(self, task: Callable[..., Any], images: dict[str, ImageInput], *args: Any, **kwargs: Any) -> Any:
+        """One of `TASKS` in a worker, on the images as uploaded (the worker decodes them)."""
+        if task not in TASKS:
+            raise AttributeError(getattr(task, "__name__", task))
+        return self._result(_run_task, task, images, args, kwargs)
+
+    def _result(self, fn: Callable[..., Any], *call: Any) -> Any:
         try:
-            return self._executor().submit(_call, method, args, kwargs).result()
+            return self._executor().submit(fn, *call).result()
         except BrokenProcessPool:
             # a worker died (killed, out of memory): start a fresh pool for the next call
             with self._lock:

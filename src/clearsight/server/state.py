@@ -16,7 +16,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Iterator, TypeVar
 
 from ..config import Settings
 from ..errors import ClearsightError, ModelError
@@ -41,10 +42,12 @@ if TYPE_CHECKING:  # imported where first used: the service starts before models
     from ..face.liveness_session import LivenessSession
     from ..face.pipeline import FacePipeline
     from ..gallery import Gallery
+    from ..io import ImageInput
     from ..stream.hub import CameraHub
     from .inference import RemotePipeline
 
 log = logging.getLogger("clearsight.server")
+T = TypeVar("T")
 
 # Live sessions hold models (a face-mesh graph each): few, and closed when idle.
 DMS_SESSIONS = 16
@@ -159,6 +162,18 @@ class ServiceState:
             return
         with self.inference() as pipe:
             yield pipe
+
+    def run_inference(self, task: Callable[..., T], images: dict[str, ImageInput], *args: object,
+                      **kwargs: object) -> T:
+        """One request's inference (`inference.TASKS`): in a worker, which decodes the uploaded
+        bytes itself, or here, decoded before the lock so other requests' inference overlaps."""
+        if self.inference_pool is not None:
+            return self.inference_pool.run(task, images, *args, **kwargs)
+        from ..io import load_image
+
+        rgb = {name: load_image(image, limits=self.settings.images) for name, image in images.items()}
+        with self.inference() as pipe:
+            return task(pipe, rgb, *args, **kwargs)
 
     # -- gallery ------------------------------------------------------------
     @property

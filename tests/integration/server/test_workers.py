@@ -238,6 +238,39 @@ def test_detect_embed_and_a_faceless_search_through_the_workers(server):
         assert r.status_code == 422 and r.json()["code"] == "no_face", r.text
 
 
+def test_uploads_decoded_in_a_worker_fail_as_they_do_in_one_process(server):
+    """Verify and search send the uploaded bytes to a worker, which decodes them: a corrupt
+    photo, a photo without a face and a decompression bomb come back as the same 4xx problems
+    (naming the photo) as in one process, and the service goes on answering."""
+    import io
+
+    import httpx
+    from PIL import Image
+
+    base, key = server.base, server.keys["operator"]
+    good = data_path(*EXAMPLES, "obama.jpg").read_bytes()
+    blank = io.BytesIO()
+    Image.new("RGB", (160, 120), (90, 120, 150)).save(blank, format="PNG")
+    bomb = io.BytesIO()
+    Image.new("L", (20_000, 20_000)).save(bomb, format="PNG")  # 400 MP of zeros: a few hundred kB
+    with httpx.Client(base_url=base, headers=_auth(key), timeout=120) as c:
+        def verify(b: bytes):  # noqa: ANN202
+            return c.post("/v1/verify", files={"image_a": ("a.jpg", good), "image_b": ("b.jpg", b)})
+
+        r = verify(b"\xff\xd8\xff not a jpeg at all")
+        assert r.status_code == 422 and r.json()["code"] in ("image_decode_error", "unsupported_image_format"), r.text
+        r = verify(blank.getvalue())
+        assert r.status_code == 422 and r.json()["code"] == "no_face", r.text
+        assert r.json()["detail"].startswith("image_b:"), r.text
+        r = verify(bomb.getvalue())
+        assert r.status_code in (413, 422) and r.json()["code"] == "image_too_large", r.text
+        r = verify(good)
+        assert r.status_code == 200 and r.json()["match"] is True, r.text
+        r = c.post("/v1/search", files={"image": ("q.jpg", good)}, data={"purpose": PURPOSE})
+        assert r.status_code == 200, r.text
+        assert r.json()["faces"][0]["face"]["crop"].startswith("data:image/jpeg")
+
+
 def test_a_killed_worker_costs_requests_in_flight_not_the_service(server):
     """SIGKILL one inference worker (what the OOM killer does): the service answers 503
     `inference_unavailable` at most for what was in flight, starts fresh workers, and

@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from ...errors import InputError, NoFaceError
+from ...errors import InputError
 from ...face.verification import verify_gated
 from ...io import load_image
 from ..auth import ApiKey, Permission, forbidden
 from ..deps import AuthFirstRoute, current_key, get_state, require
 from ..errors import PROBLEM_RESPONSES
+from ..inference import verify_templates
 from ..inputs import image_body_openapi, parse_image_request
 from ..schemas import (
     DetectOut,
@@ -110,16 +111,15 @@ async def verify(
             raise InputError("send either image_b or identity_id, not both")
 
     def work() -> VerifyOut:
-        # decode outside the model lock: other requests' inference overlaps with it
-        rgb_a = load_image(images["image_a"])
-        rgb_b = load_image(images["image_b"]) if params.identity_id is None else None
-        with state.compute() as pipe:
-            ta = _primary(pipe, rgb_a, "image_a")
-            if rgb_b is not None:
-                tb = _primary(pipe, rgb_b, "image_b")
+        photos = {"image_a": images["image_a"]}
         if params.identity_id is None:
+            photos["image_b"] = images["image_b"]
+        found = state.run_inference(verify_templates, photos, state.settings.images)
+        ta = found["image_a"]
+        if params.identity_id is None:
+            tb = found["image_b"]
             v = verify_gated(ta.embedding, ta.quality, tb.embedding, tb.quality, params.operating_point,
-                             id_photo=params.id_photo, settings=pipe.settings)
+                             id_photo=params.id_photo, settings=state.settings.face)
             return VerifyOut(**v.to_dict(), face_a=face_out(ta.face, ta.quality), face_b=face_out(tb.face, tb.quality))
         if params.id_photo:
             raise InputError("id_photo: applies to image_b (a document portrait), not to an enrolled identity")
@@ -127,13 +127,6 @@ async def verify(
         return VerifyOut(**result, face_a=face_out(ta.face, ta.quality))
 
     return await run_in_threadpool(work)
-
-
-def _primary(pipe: Any, rgb: Any, name: str) -> Any:
-    try:
-        return pipe.primary_template(rgb)
-    except NoFaceError:
-        raise NoFaceError(f"{name}: no face found in the image") from None
 
 
 def _verify_identity(state: ServiceState, key: ApiKey, params: VerifyParams, emb: Any, quality: Any) -> dict:

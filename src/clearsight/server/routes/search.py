@@ -13,8 +13,9 @@ from ...io import load_image
 from ..auth import ApiKey, Permission
 from ..deps import AuthFirstRoute, get_state, require
 from ..errors import PROBLEM_RESPONSES
+from ..inference import search_probe
 from ..inputs import image_body_openapi, parse_image_request
-from ..schemas import FaceMatches, MatchOut, OpenSetOut, SearchOut, SearchParams, face_crop, face_out
+from ..schemas import FaceMatches, MatchOut, OpenSetOut, SearchOut, SearchParams, face_out
 from ..state import ServiceState
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=PROBLEM_RESPONSES, route_class=AuthFirstRoute)
@@ -32,29 +33,24 @@ async def search(
     params, images = await parse_image_request(request, SearchParams, ("image",), ("image",))
 
     def work() -> SearchOut:
-        rgb = load_image(images["image"])
         g = state.gallery
         opts = {"top_k": params.top_k, "group": params.group, "mode": params.mode, "fpir": params.fpir}
         point = OpenSetOut(**g.search_point(params.purpose, params.group, mode=params.mode, fpir=params.fpir).to_dict())
-        templates = []
-        with state.compute() as pipe:
-            faces = pipe.detect(rgb)
-            if faces:
-                if not params.all_faces:
-                    faces = [max(faces, key=lambda f: f.box.area)]
-                templates = pipe.templates(rgb, faces[: state.server.max_search_faces])
-        if not faces:
+        probes = state.run_inference(search_probe, images, state.settings.images, all_faces=params.all_faces,
+                                     max_faces=state.server.max_search_faces)
+        if not probes:
             # let the gallery refuse it, so the attempt is audited like every search
             try:
                 with state.inference():
-                    g.search(rgb, params.purpose, actor=key.actor, **opts)
+                    g.search(load_image(images["image"], limits=state.settings.images), params.purpose,
+                             actor=key.actor, **opts)
             except NoFaceError:
                 if not params.all_faces:
                     raise
                 return SearchOut(purpose=params.purpose, operating_point=params.operating_point, faces=[],
                                  open_set=point)
         out = []
-        for t in templates:
+        for t, crop in probes:
             hits = g.search(t.embedding, params.purpose, actor=key.actor, **opts)
             matches = [
                 MatchOut(
@@ -69,7 +65,7 @@ async def search(
                 )
                 for m in hits
             ]
-            out.append(FaceMatches(face=face_out(t.face, t.quality, face_crop(rgb, t.face)), matches=matches))
+            out.append(FaceMatches(face=face_out(t.face, t.quality, crop), matches=matches))
         return SearchOut(purpose=params.purpose, operating_point=params.operating_point, faces=out, open_set=point)
 
     return await run_in_threadpool(work)
